@@ -70,7 +70,7 @@ module Racecar
         end
       ensure
         unless subscriptions.empty?
-          duration = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+          duration = block_given? ? Process.clock_gettime(Process::CLOCK_MONOTONIC) - started : 0.0
           subscriptions.each { |subscription| subscription.callback.call(event_name, payload, duration) }
         end
       end
@@ -89,7 +89,8 @@ module Racecar
     # "process_message.racecar"), for every event matching a Regexp (matched against
     # the full name, e.g. /\Aprocess_/), or for every racecar event (no argument).
     # The block receives the full event name, the payload Hash and the duration in
-    # seconds (0.0-ish for events without a block). Returns a handle for #unsubscribe.
+    # seconds (0.0 for events published without a block). Returns a handle for
+    # #unsubscribe.
     def subscribe(name_or_pattern = nil, &callback)
       raise ArgumentError, "subscribe needs a block" unless callback
 

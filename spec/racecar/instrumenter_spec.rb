@@ -180,6 +180,15 @@ RSpec.describe Racecar::Instrumenter do
       expect(payloads).to eq([{}])
     end
 
+    it "reports a zero duration for an event published without a block" do
+      durations = []
+      instrumenter.subscribe(name) { |_event, _payload, duration| durations << duration }
+
+      instrumenter.instrument(name, partition: 1)
+
+      expect(durations).to eq([0.0])
+    end
+
     it "copies a frozen payload before recording an exception in it" do
       payloads = []
       instrumenter.subscribe(name) { |_event, payload, _duration| payloads << payload }

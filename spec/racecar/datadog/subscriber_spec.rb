@@ -1,0 +1,215 @@
+# frozen_string_literal: true
+
+require "logger"
+require "stringio"
+require "racecar/errors"
+require "racecar/instrumenter"
+require "racecar/datadog"
+require_relative "../../support/datadog_agent"
+
+RSpec.describe Racecar::Datadog::Subscriber do
+  let(:agent) { DatadogAgent.udp }
+  let(:instrumenter) { Racecar::Instrumenter.new(backend: nil) }
+  let(:client) { Racecar::Datadog::StatsdClient.new(port: agent.port, namespace: "racecar", tags: ["env:spec"]) }
+  let(:log) { StringIO.new }
+  let(:subscriber) { described_class.new(client: client, instrumenter: instrumenter, logger: Logger.new(log)) }
+  let(:consumer) { { consumer_class: "TapDanceConsumer", client_id: "my-app", group_id: "tap-dance" } }
+
+  before { subscriber.subscribe }
+
+  after do
+    subscriber.close
+    agent.close
+  end
+
+  # Each event's metrics leave as one datagram.
+  def received(events: 1)
+    agent.metrics(datagrams: events).to_h { |metric| [metric.name, metric] }
+  end
+
+  describe "process_message" do
+    let(:payload) do
+      consumer.merge(topic: "dances", partition: 2, offset: 41, create_time: Time.now - 3,
+                     key: "k", value: "v", headers: {}, retries_count: 0)
+    end
+
+    it "counts the message, times it and gauges offset and time lag, tagged by client, group, topic, partition" do
+      instrumenter.instrument("process_message", payload) { sleep 0.01 }
+
+      metrics = received
+      expect(metrics.keys).to contain_exactly(
+        "racecar.consumer.processed_messages", "racecar.consumer.process_message.latency",
+        "racecar.consumer.offset", "racecar.consumer.time_lag"
+      )
+      expect(metrics["racecar.consumer.processed_messages"]).to have_attributes(value: 1, type: "c")
+      expect(metrics["racecar.consumer.process_message.latency"].type).to eq("ms")
+      expect(metrics["racecar.consumer.process_message.latency"].value).to be >= 9
+      expect(metrics["racecar.consumer.offset"]).to have_attributes(value: 41, type: "g")
+      expect(metrics["racecar.consumer.time_lag"].type).to eq("g")
+      expect(metrics["racecar.consumer.time_lag"].value).to be_between(2_900, 10_000)
+      expect(metrics.values.map(&:tags).uniq).to eq([
+        ["env:spec", "client:my-app", "group_id:tap-dance", "topic:dances", "partition:2"]
+      ])
+    end
+
+    it "sends all metrics of one message in a single datagram" do
+      instrumenter.instrument("process_message", payload) { nil }
+
+      expect(agent.datagrams(count: 2, timeout: 0.3).size).to eq(1)
+    end
+
+    it "counts an error instead when processing raised" do
+      expect { instrumenter.instrument("process_message", payload) { raise "bad message" } }.to raise_error("bad message")
+
+      metrics = received
+      expect(metrics.keys).to eq(["racecar.consumer.process_message.errors"])
+      expect(metrics.values.first).to have_attributes(value: 1, type: "c")
+      expect(metrics.values.first.tag("topic")).to eq("dances")
+    end
+  end
+
+  describe "process_batch" do
+    let(:payload) do
+      consumer.merge(topic: "dances", partition: 0, first_offset: 10, last_offset: 14,
+                     last_create_time: Time.now, message_count: 5, retries_count: 0)
+    end
+
+    it "counts the messages and the batch, records the batch size and gauges the last offset" do
+      instrumenter.instrument("process_batch", payload) { nil }
+
+      metrics = received
+      expect(metrics["racecar.consumer.processed_messages"]).to have_attributes(value: 5, type: "c")
+      expect(metrics["racecar.consumer.processed_batches"]).to have_attributes(value: 1, type: "c")
+      expect(metrics["racecar.consumer.batch_size"]).to have_attributes(value: 5, type: "h")
+      expect(metrics["racecar.consumer.process_batch.latency"].type).to eq("ms")
+      expect(metrics["racecar.consumer.offset"]).to have_attributes(value: 14, type: "g")
+      expect(metrics["racecar.consumer.time_lag"].value).to be_between(0, 1_000)
+    end
+
+    it "counts a batch error" do
+      expect { instrumenter.instrument("process_batch", payload) { raise ArgumentError } }.to raise_error(ArgumentError)
+
+      expect(received.keys).to eq(["racecar.consumer.process_batch.errors"])
+    end
+  end
+
+  it "gauges how long a partition has been paused" do
+    instrumenter.instrument("pause_status", consumer.merge(topic: "dances", partition: 1, duration: 2.5))
+
+    metric = received["racecar.consumer.pause.duration"]
+    expect(metric).to have_attributes(value: 2.5, type: "g")
+    expect(metric.tag("partition")).to eq("1")
+  end
+
+  it "counts joining and leaving the group" do
+    instrumenter.instrument("join_group", consumer.dup)
+    instrumenter.instrument("leave_group", consumer.dup)
+
+    metrics = received(events: 2)
+    expect(metrics["racecar.consumer.join_group"]).to have_attributes(value: 1, type: "c")
+    expect(metrics["racecar.consumer.leave_group"]).to have_attributes(value: 1, type: "c")
+    expect(metrics["racecar.consumer.join_group"].tags).to eq(["env:spec", "client:my-app", "group_id:tap-dance"])
+  end
+
+  it "counts assigned and revoked partitions per topic" do
+    instrumenter.instrument("partitions_assigned", consumer.merge(topic_partitions: { "a" => [0, 1, 2], "b" => [0] }))
+    instrumenter.instrument("partitions_revoked", consumer.merge(topic_partitions: { "a" => [1] }))
+
+    metrics = agent.metrics(datagrams: 2)
+    assigned = metrics.select { |m| m.name == "racecar.consumer.partitions_assigned" }
+    expect(assigned.map { |m| [m.tag("topic"), m.value] }).to contain_exactly(["a", 3], ["b", 1])
+    revoked = metrics.find { |m| m.name == "racecar.consumer.partitions_revoked" }
+    expect([revoked.tag("topic"), revoked.value]).to eq(["a", 1])
+  end
+
+  it "counts poll errors with the error class" do
+    instrumenter.instrument("poll_error", consumer.merge(exception: Racecar::KafkaError.new("broker down")))
+
+    metric = received["racecar.consumer.poll.errors"]
+    expect(metric).to have_attributes(value: 1, type: "c")
+    expect(metric.tag("error")).to eq("Racecar::KafkaError")
+  end
+
+  it "gauges librdkafka's consumer lag per partition from statistics, skipping unknown lags" do
+    stats = {
+      "topics" => {
+        "dances" => {
+          "partitions" => {
+            "0" => { "consumer_lag" => 12 }, "1" => { "consumer_lag" => -1 }, "-1" => { "consumer_lag" => 0 }
+          }
+        }
+      }
+    }
+    instrumenter.instrument("statistics", consumer.merge(statistics: stats))
+
+    lags = agent.metrics.select { |m| m.name == "racecar.consumer.lag" }
+    expect(lags.map { |m| [m.tag("topic"), m.tag("partition"), m.value] }).to eq([["dances", "0", 12]])
+  end
+
+  describe "producer events" do
+    it "counts a buffered message, its size and the buffer size" do
+      instrumenter.instrument("produce_message", consumer.merge(topic: "out", key: "ab", value: "cdef", buffer_size: 3))
+
+      metrics = received
+      expect(metrics["racecar.producer.produced_messages"]).to have_attributes(value: 1, type: "c")
+      expect(metrics["racecar.producer.message_size"]).to have_attributes(value: 6, type: "h")
+      expect(metrics["racecar.producer.buffer.size"]).to have_attributes(value: 3, type: "g")
+      expect(metrics["racecar.producer.produced_messages"].tags).to eq(
+        ["env:spec", "client:my-app", "topic:out", "method:produce"]
+      )
+    end
+
+    it "times produce_sync and tags it with the method" do
+      instrumenter.instrument("produce_sync", client_id: "my-app", topic: "out", value: "x") { sleep 0.01 }
+
+      metrics = received
+      expect(metrics["racecar.producer.produce_sync.latency"].value).to be >= 9
+      expect(metrics["racecar.producer.produced_messages"].tag("method")).to eq("produce_sync")
+    end
+
+    it "counts a produce call that raised as a produce error" do
+      expect { instrumenter.instrument("produce_async", client_id: "my-app", topic: "out") { raise "queue full" } }
+        .to raise_error("queue full")
+
+      expect(received.keys).to eq(["racecar.producer.produce.errors"])
+    end
+
+    it "counts delivered messages and times the delivery" do
+      instrumenter.instrument("deliver_messages", client_id: "my-app", delivered_message_count: 4) { sleep 0.01 }
+
+      metrics = received
+      expect(metrics["racecar.producer.delivered_messages"]).to have_attributes(value: 4, type: "c")
+      expect(metrics["racecar.producer.deliver.latency"].value).to be >= 9
+    end
+
+    it "counts acknowledged messages and delivery errors per topic and partition" do
+      instrumenter.instrument("acknowledged_message", client_id: "my-app", topic: "out", partition: 1, offset: 5)
+      instrumenter.instrument("produce_delivery_error",
+                              client_id: "my-app", topic: "out", partition: 1, exception: Racecar::MessageDeliveryError.new)
+
+      metrics = received(events: 2)
+      expect(metrics["racecar.producer.ack.messages"].tags).to eq(["env:spec", "client:my-app", "topic:out", "partition:1"])
+      expect(metrics["racecar.producer.delivery.errors"]).to have_attributes(value: 1, type: "c")
+    end
+  end
+
+  it "listens only to the events it turns into metrics" do
+    expect(instrumenter.listening?("process_message")).to be(true)
+    expect(instrumenter.listening?("main_loop")).to be(false)
+    expect(instrumenter.listening?("start_process_message")).to be(false)
+  end
+
+  it "stops listening after close" do
+    subscriber.close
+
+    expect(instrumenter.listening?("process_message")).to be(false)
+  end
+
+  it "never lets a broken payload reach the consumer, and logs the first failure" do
+    expect { instrumenter.instrument("process_batch", consumer.merge(message_count: Object.new)) { :ok } }
+      .not_to raise_error
+
+    expect(subscriber.handler_errors).to eq(1)
+    expect(log.string).to include("racecar datadog: dropping metrics for process_batch")
+  end
+end

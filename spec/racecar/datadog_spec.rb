@@ -1,0 +1,105 @@
+# frozen_string_literal: true
+
+require "tmpdir"
+require "racecar/instrumenter"
+require "racecar/datadog"
+require_relative "../support/datadog_agent"
+
+RSpec.describe Racecar::Datadog do
+  # The keys Racecar::Config has for Datadog, nothing else.
+  DatadogSettings = Struct.new(:datadog_host, :datadog_port, :datadog_socket_path, :datadog_namespace,
+                               :datadog_tags, keyword_init: true)
+
+  let(:instrumenter) { Racecar::Instrumenter.new(backend: nil) }
+  let(:payload) { { client_id: "app", group_id: "g", topic: "t", partition: 0, offset: 3 } }
+  let(:subscribers) { [] }
+
+  after { subscribers.each(&:close) }
+
+  def install(env: {}, **settings)
+    subscribers << described_class.install(config: DatadogSettings.new(**settings), instrumenter: instrumenter, env: env)
+    subscribers.last
+  end
+
+  it "sends metrics for instrumented events to the configured host and port under the 'racecar' namespace" do
+    agent = DatadogAgent.udp
+    install(datadog_host: "127.0.0.1", datadog_port: agent.port, datadog_tags: ["service:orders"])
+
+    instrumenter.instrument("process_message", payload) { nil }
+
+    metric = agent.metrics.find { |m| m.name == "racecar.consumer.processed_messages" }
+    expect(metric.tags).to eq(["service:orders", "client:app", "group_id:g", "topic:t", "partition:0"])
+    agent.close
+  end
+
+  it "returns the subscriber, which stops the metrics when closed" do
+    agent = DatadogAgent.udp
+    subscriber = install(datadog_host: "127.0.0.1", datadog_port: agent.port)
+
+    subscriber.close
+    instrumenter.instrument("process_message", payload) { nil }
+
+    expect(subscriber).to be_a(Racecar::Datadog::Subscriber)
+    expect(agent.datagrams(timeout: 0.3)).to be_empty
+    agent.close
+  end
+
+  it "uses the configured namespace instead of 'racecar'" do
+    agent = DatadogAgent.udp
+    install(datadog_port: agent.port, datadog_namespace: "kafka.orders")
+
+    instrumenter.instrument("join_group", payload.dup)
+
+    expect(agent.metrics.map(&:name)).to eq(["kafka.orders.consumer.join_group"])
+    agent.close
+  end
+
+  it "prefers the Unix socket path over host and port" do
+    Dir.mktmpdir do |dir|
+      agent = DatadogAgent.unix(File.join(dir, "dsd.socket"))
+      udp_agent = DatadogAgent.udp
+      install(datadog_socket_path: File.join(dir, "dsd.socket"), datadog_host: "127.0.0.1", datadog_port: udp_agent.port)
+
+      instrumenter.instrument("leave_group", payload.dup)
+
+      expect(agent.metrics.map(&:name)).to eq(["racecar.consumer.leave_group"])
+      expect(udp_agent.datagrams(timeout: 0.2)).to be_empty
+      agent.close
+      udp_agent.close
+    end
+  end
+
+  it "falls back to DD_AGENT_HOST and DD_DOGSTATSD_PORT when the config names no agent" do
+    agent = DatadogAgent.udp
+    install(env: { "DD_AGENT_HOST" => "127.0.0.1", "DD_DOGSTATSD_PORT" => agent.port.to_s })
+
+    instrumenter.instrument("join_group", payload.dup)
+
+    expect(agent.metrics.map(&:name)).to eq(["racecar.consumer.join_group"])
+    agent.close
+  end
+
+  it "falls back to DD_DOGSTATSD_SOCKET when the config names no agent" do
+    Dir.mktmpdir do |dir|
+      path = File.join(dir, "agent.socket")
+      agent = DatadogAgent.unix(path)
+      install(env: { "DD_DOGSTATSD_SOCKET" => path })
+
+      instrumenter.instrument("join_group", payload.dup)
+
+      expect(agent.metrics.map(&:name)).to eq(["racecar.consumer.join_group"])
+      agent.close
+    end
+  end
+
+  it "keeps the consumer running at full speed when no agent is there" do
+    install(datadog_host: "127.0.0.1", datadog_port: DatadogAgent.free_udp_port)
+
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    results = Array.new(2_000) { instrumenter.instrument("process_message", payload.dup) { :processed } }
+    elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+
+    expect(results.uniq).to eq([:processed])
+    expect(elapsed).to be < 2
+  end
+end
