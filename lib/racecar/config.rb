@@ -31,8 +31,8 @@ module Racecar
     end
 
     def self.unknown_key_message(name)
-      suggestion = suggestion(name)
-      "Unknown setting #{name}#{suggestion ? ". Did you mean #{suggestion}?" : ''}"
+      closest = suggestion(name)
+      "Unknown setting #{name}#{closest ? ". Did you mean #{closest}?" : ''}"
     end
 
     # The setting name closest to a misspelt one (a Symbol), or nil.

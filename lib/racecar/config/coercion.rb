@@ -32,7 +32,7 @@ module Racecar
         return [] if %i[list properties].include?(setting.type)
         return nil if setting.nullable?
 
-        raise Invalid, "#{setting.name} must be set (#{expectation(setting)})"
+        raise Invalid, "must be set (#{expectation(setting)})"
       end
 
       def coerce_string(setting, value)
@@ -121,7 +121,7 @@ module Racecar
         raise Invalid, expectation(setting) unless items.all? { |item| item.is_a?(String) || item.is_a?(Symbol) }
 
         names = items.map(&:to_s).map(&:strip).reject(&:empty?)
-        raise Invalid, "#{setting.name} must be set (#{expectation(setting)})" if names.empty?
+        raise Invalid, "must be set (#{expectation(setting)})" if names.empty?
 
         names.map { |name| enum_value(setting, name) }.uniq.join(",").freeze
       end

@@ -11,7 +11,7 @@ module Racecar
 
       CHECKS = %i[
         brokers socket_timeout heartbeat_interval max_poll_interval max_pause_timeout
-        liveness_probe sasl_protocol sasl_credentials assignment_strategy datadog subscriptions
+        liveness_probe sasl_protocol sasl_credentials assignment_strategy subscriptions
       ].freeze
 
       module_function
@@ -88,12 +88,6 @@ module Racecar
         "partition_assignment_strategy #{config.partition_assignment_strategy.inspect} mixes " \
           "cooperative-sticky with eager assignors (#{(strategies - ['cooperative-sticky']).join(', ')}); " \
           "use cooperative-sticky alone"
-      end
-
-      def check_datadog(config)
-        return unless config.datadog_enabled && config.datadog_host.nil? && config.datadog_socket_path.nil?
-
-        "datadog_host or datadog_socket_path must be set when datadog_enabled is true"
       end
 
       def check_subscriptions(config)
