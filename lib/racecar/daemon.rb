@@ -36,7 +36,7 @@ module Racecar
 
     def alive?(pid)
       Process.kill(0, pid)
-      true
+      !zombie?(pid)
     rescue Errno::ESRCH
       false
     rescue Errno::EPERM
@@ -131,6 +131,14 @@ module Racecar
     end
 
     private
+
+    # An exited process nobody has reaped yet still answers kill(0); on Linux
+    # its state says it is gone.
+    def zombie?(pid)
+      File.read("/proc/#{pid}/stat").split(") ", 2).last.to_s.start_with?("Z")
+    rescue SystemCallError
+      false
+    end
 
     def claim
       return if @owner_pid == Process.pid
