@@ -127,22 +127,25 @@ module Racecar
       end
 
       # librdkafka properties passed through: ["key=value", ...]. A Hash is
-      # accepted too (handy in YAML). In a single String (env, CLI) items are
-      # comma-separated, and a piece without "=" continues the previous value,
-      # so "partition.assignment.strategy=range,roundrobin" survives.
+      # accepted too (handy in YAML). In a String (env, CLI) items are
+      # comma-separated. Some values are lists themselves, so a piece without
+      # "=" continues the previous value: "partition.assignment.strategy=
+      # range,roundrobin" survives, also when a caller already split it.
       def coerce_properties(setting, value)
-        items =
+        pieces =
           case value
           when Hash then value.map { |key, item| "#{key}=#{item}" }
           when Array then value
-          when String then split_properties(value)
+          when String then value.split(",")
           else raise Invalid, expectation(setting)
           end
-        items.map { |item| property(setting, item) }.freeze
+        raise Invalid, expectation(setting) unless pieces.all? { |item| item.is_a?(String) || item.is_a?(Symbol) }
+
+        rejoin(pieces.map(&:to_s)).map { |item| property(item) }.freeze
       end
 
-      def split_properties(text)
-        text.split(",").each_with_object([]) do |piece, items|
+      def rejoin(pieces)
+        pieces.each_with_object([]) do |piece, items|
           if piece.include?("=") || items.empty?
             items << piece
           else
@@ -151,12 +154,10 @@ module Racecar
         end
       end
 
-      def property(setting, item)
-        raise Invalid, expectation(setting) unless item.is_a?(String) || item.is_a?(Symbol)
-
-        key, separator, value = item.to_s.partition("=")
+      def property(item)
+        key, separator, value = item.partition("=")
         if separator.empty? || key.strip.empty?
-          raise Invalid, "#{Masking.scrub(item.to_s).inspect} is not a key=value librdkafka property"
+          raise Invalid, "#{Masking.scrub(item).inspect} is not a key=value librdkafka property"
         end
 
         "#{key.strip}=#{value.strip}".freeze

@@ -47,9 +47,10 @@ module Racecar
           "session_timeout (#{config.session_timeout})"
       end
 
+      # Only with backoff: without it max_pause_timeout is never consulted.
       def check_max_pause_timeout(config)
         return unless config.pause_with_exponential_backoff && config.max_pause_timeout
-        return unless config.pause_timeout.positive? && config.max_pause_timeout < config.pause_timeout
+        return unless config.max_pause_timeout < config.pause_timeout
 
         "max_pause_timeout (#{config.max_pause_timeout}) must not be below pause_timeout " \
           "(#{config.pause_timeout}) when pause_with_exponential_backoff is true"

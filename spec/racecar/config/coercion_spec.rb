@@ -256,6 +256,11 @@ RSpec.describe Racecar::Config::Coercion do
         .to eq(["partition.assignment.strategy=range,roundrobin", "client.rack=a"])
     end
 
+    it "rejoins an Array that was split inside a value" do
+      expect(coerce(properties, ["partition.assignment.strategy=range", "roundrobin", "client.rack=a"]))
+        .to eq(["partition.assignment.strategy=range,roundrobin", "client.rack=a"])
+    end
+
     it "rejects an item without '='" do
       expect { coerce(properties, ["fetch.wait.max.ms"]) }.to raise_error(
         Racecar::ConfigError, /"fetch.wait.max.ms" is not a key=value librdkafka property/
@@ -264,6 +269,10 @@ RSpec.describe Racecar::Config::Coercion do
 
     it "rejects an item without a key" do
       expect { coerce(properties, ["=5"]) }.to raise_error(Racecar::ConfigError, /not a key=value/)
+    end
+
+    it "rejects a number in the list" do
+      expect { coerce(properties, [5]) }.to raise_error(Racecar::ConfigError, /expected a list of key=value/)
     end
 
     it "does not repeat a malformed item that mentions a password" do

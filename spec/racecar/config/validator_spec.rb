@@ -48,9 +48,9 @@ RSpec.describe Racecar::Config::Validator do
       expect(problems).to eq([])
     end
 
-    it "does not matter when pausing is disabled" do
+    it "does not conflict with pausing forever" do
       config.pause_with_exponential_backoff = true
-      config.pause_timeout = 0
+      config.pause_timeout = -1
       expect(problems).to eq([])
     end
   end
