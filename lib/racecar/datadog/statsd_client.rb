@@ -179,10 +179,17 @@ module Racecar
           socket = Socket.new(:UNIX, :DGRAM)
           connect(socket, Socket.sockaddr_un(@socket_path))
         else
-          @address ||= Addrinfo.udp(@host, @port)
+          @address ||= resolve
           socket = Socket.new(@address.afamily, :DGRAM)
           connect(socket, @address)
         end
+      end
+
+      # The agent listens on IPv4 by default, while "localhost" often resolves to
+      # ::1 first; a UDP connect cannot tell which one is served.
+      def resolve
+        addresses = Addrinfo.getaddrinfo(@host, @port, nil, :DGRAM)
+        addresses.find(&:ipv4?) || addresses.first
       end
 
       def connect(socket, address)

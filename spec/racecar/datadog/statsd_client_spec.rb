@@ -80,6 +80,16 @@ RSpec.describe Racecar::Datadog::StatsdClient do
       expect(datagram).to eq("weird_name_x_y:1|g|#env:a_b_c,topic:x_y")
     end
 
+    it "reaches an agent on 127.0.0.1 when the host is 'localhost' (the config default)" do
+      local = described_class.new(host: "localhost", port: agent.port)
+
+      local.increment("via_localhost")
+      datagrams = agent.datagrams
+      local.close
+
+      expect(datagrams).to eq(["via_localhost:1|c"])
+    end
+
     it "omits the namespace when none is given" do
       plain = described_class.new(port: agent.port)
 
