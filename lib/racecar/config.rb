@@ -1,6 +1,5 @@
 # frozen_string_literal: true
 
-require "logger"
 require_relative "errors"
 require_relative "config/settings"
 require_relative "config/env_loader"
@@ -8,6 +7,8 @@ require_relative "config/file_loader"
 require_relative "config/group_id"
 require_relative "config/validator"
 require_relative "config/rdkafka_properties"
+require_relative "config/logging"
+require_relative "config/printing"
 
 module Racecar
   # All of racecar's configuration. Sources, later ones winning: defaults,
@@ -15,9 +16,8 @@ module Racecar
   # file (load_file; it never overrides a CLI flag), config/racecar.rb
   # (writers), and the consumer class (load_consumer_class).
   class Config
-    LOG_LEVELS = {
-      "debug" => Logger::DEBUG, "info" => Logger::INFO, "warn" => Logger::WARN, "error" => Logger::ERROR
-    }.freeze
+    include Logging
+    include Printing
 
     # The Setting for a key, or nil when there is no such key.
     def self.setting(name)
@@ -147,36 +147,6 @@ module Racecar
       @error_handler = handler
     end
 
-    # Built on first use so that logfile and log_level from every source are
-    # in place; later log_level/logfile changes apply to it too.
-    def logger
-      @logger ||= build_logger
-    end
-
-    def logger=(logger)
-      @logger = logger
-      @own_logger = false
-    end
-
-    # Every key with secrets masked.
-    def to_h
-      SETTINGS.to_h { |name, setting| [name, setting.display(@values[name])] }
-    end
-
-    # Multi-line "key = value" text (what SIGUSR1 prints), secrets masked.
-    def dump
-      lines = SETTINGS.map { |name, setting| "#{name} = #{shown(setting, @values[name])}" }
-      lines << "consumer_class = #{consumer_class&.name || consumer_class.inspect}"
-      subscriptions.each { |subscription| lines << "subscription = #{describe(subscription)}" }
-      lines.join("\n")
-    end
-    alias to_s dump
-
-    def inspect
-      fields = to_h.map { |name, value| "#{name}=#{value.inspect}" }
-      "#<#{self.class.name} #{fields.join(' ')}>"
-    end
-
     private
 
     def class_value(klass, name)
@@ -196,33 +166,6 @@ module Racecar
       raise ConfigError, "Cannot derive a group_id for an anonymous consumer class; set group_id" if klass.name.nil?
 
       GroupId.derive(klass.name, group_id_prefix)
-    end
-
-    def shown(setting, value)
-      setting.secret? && !value.nil? ? Masking::FILTERED : setting.display(value).inspect
-    end
-
-    def describe(subscription)
-      extra = Masking.properties((subscription.additional_config || {}).to_h { |key, value| [key.to_s, value] })
-      "#{subscription.topic} (start_from_beginning: #{subscription.start_from_beginning}, " \
-        "max_bytes_per_partition: #{subscription.max_bytes_per_partition.inspect}, additional_config: #{extra})"
-    end
-
-    def build_logger
-      @own_logger = true
-      Logger.new(logfile || $stdout, level: LOG_LEVELS.fetch(log_level))
-    rescue SystemCallError => e
-      @own_logger = false
-      raise ConfigError, "Cannot open logfile #{logfile.inspect}: #{e.message}"
-    end
-
-    def logging_changed(name)
-      return unless @own_logger && @logger
-
-      case name
-      when :log_level then @logger.level = LOG_LEVELS.fetch(log_level)
-      when :logfile then @logger = nil
-      end
     end
   end
 end
