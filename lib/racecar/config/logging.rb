@@ -10,7 +10,7 @@ module Racecar
     # logging_changed whenever a key is set.
     module Logging
       LEVELS = {
-        "debug" => Logger::DEBUG, "info" => Logger::INFO, "warn" => Logger::WARN, "error" => Logger::ERROR
+        "debug" => ::Logger::DEBUG, "info" => ::Logger::INFO, "warn" => ::Logger::WARN, "error" => ::Logger::ERROR
       }.freeze
 
       # Built on first use so that logfile and log_level from every source are
@@ -30,7 +30,7 @@ module Racecar
 
       def build_logger
         @own_logger = true
-        Logger.new(logfile || $stdout, level: LEVELS.fetch(log_level))
+        ::Logger.new(logfile || $stdout, level: LEVELS.fetch(log_level))
       rescue SystemCallError => e
         @own_logger = false
         raise ConfigError, "Cannot open logfile #{logfile.inspect}: #{e.message}"
