@@ -42,6 +42,7 @@ module Racecar
       # Parses argv (not modified). Raises OptionParser::ParseError with a
       # message meant for the user.
       def parse(argv)
+        reject_abbreviations(argv)
         @arguments = parser.parse(argv)
         self
       end
@@ -65,6 +66,32 @@ module Racecar
 
       private
 
+      # OptionParser completes unique prefixes (--max-wait for --max-wait-time),
+      # which would make adding a key break existing command lines. Only whole
+      # flag names are accepted.
+      def reject_abbreviations(argv)
+        argv.each do |arg|
+          break if arg == "--"
+          next unless arg.start_with?("--")
+
+          name = arg.split("=", 2).first
+          raise OptionParser::InvalidOption, name unless long_switches.include?(name)
+        end
+      end
+
+      def long_switches
+        @long_switches ||= parser.top.list.flat_map do |switch|
+          next [] unless switch.respond_to?(:long)
+
+          switch.long.flat_map { |long| long.start_with?("--[no-]") ? long_variants(long) : [long] }
+        end
+      end
+
+      def long_variants(long)
+        name = long.delete_prefix("--[no-]")
+        ["--#{name}", "--no-#{name}"]
+      end
+
       def banner_usage
         "#{@program_name} [options] ConsumerClass"
       end
@@ -72,7 +99,6 @@ module Racecar
       def build_parser
         parser = OptionParser.new
         parser.program_name = @program_name
-        parser.require_exact = true if parser.respond_to?(:require_exact=)
         parser.banner = "Usage: #{banner_usage}\n\n" \
                         "Runs a Racecar::Consumer subclass. Flags override RACECAR_* variables and config/racecar.yml."
         parser.separator("")
