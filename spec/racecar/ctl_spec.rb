@@ -1,0 +1,157 @@
+# frozen_string_literal: true
+
+require "tmpdir"
+require_relative "../support/cli"
+
+# Runs the real exe/racecarctl in a child process against real pidfiles,
+# processes and liveness files.
+RSpec.describe "racecarctl" do
+  around do |example|
+    Dir.mktmpdir("racecarctl") do |dir|
+      @dir = dir
+      example.run
+    end
+  end
+
+  let(:pidfile) { File.join(@dir, "racecar.pid") }
+
+  def ctl(*args, env: {})
+    racecarctl(*args, env: env, chdir: @dir)
+  end
+
+  describe "help" do
+    %w[help --help -h].each do |spelling|
+      it "lists every command for `racecarctl #{spelling}` and exits 0" do
+        out, _err, status = ctl(spelling)
+        expect(status.exitstatus).to eq(0)
+        %w[stop status produce liveness_probe help].each { |command| expect(out).to match(/^  #{command} /) }
+      end
+    end
+
+    it "prints the list to stderr and exits 1 without a command" do
+      _out, err, status = ctl
+      expect([status.exitstatus, err]).to match([1, /Commands:/])
+    end
+
+    it "names an unknown command and the known ones, exiting 1" do
+      _out, err, status = ctl("restart")
+      expect(status.exitstatus).to eq(1)
+      expect(err).to eq("racecarctl: unknown command \"restart\"; commands: stop, status, produce, liveness_probe, help\n")
+    end
+
+    it "shows a command's options with --help" do
+      out, _err, status = ctl("stop", "--help")
+      expect([status.exitstatus, out]).to match([0, /--pidfile FILE.*--timeout SECONDS/m])
+    end
+  end
+
+  describe "status" do
+    it "says running and exits 0 when the pidfile names a live process" do
+      pid = spawn_sleeper
+      File.write(pidfile, "#{pid}\n")
+      out, _err, status = ctl("status", "--pidfile", "racecar.pid")
+      expect(status.exitstatus).to eq(0)
+      expect(out).to eq("racecar is running (pid #{pid}, pidfile #{File.realpath(pidfile)})\n")
+    end
+
+    it "says not running and exits 1 for a stale pidfile" do
+      File.write(pidfile, "#{dead_pid}\n")
+      out, _err, status = ctl("status", "--pidfile", pidfile)
+      expect(status.exitstatus).to eq(1)
+      expect(out).to match(/\Aracecar is not running: no process with pid \d+ \(stale pidfile/)
+    end
+
+    it "says not running and exits 1 without a pidfile" do
+      out, _err, status = ctl("status", "--pidfile", pidfile)
+      expect([status.exitstatus, out]).to eq([1, "racecar is not running: pidfile #{pidfile} does not exist\n"])
+    end
+
+    it "requires --pidfile" do
+      _out, err, status = ctl("status")
+      expect([status.exitstatus, err]).to eq([1, "racecarctl: status: missing argument: --pidfile\n"])
+    end
+  end
+
+  describe "stop" do
+    it "sends TERM, waits for the process to exit and exits 0" do
+      pid = spawn_sleeper
+      File.write(pidfile, "#{pid}\n")
+      out, _err, status = ctl("stop", "--pidfile", pidfile)
+      expect(status.exitstatus).to eq(0)
+      expect(out).to eq("Stopped racecar (pid #{pid})\n")
+      expect(process_alive?(pid)).to be(false)
+    end
+
+    it "exits 1 with a message when nothing is running" do
+      _out, err, status = ctl("stop", "--pidfile", pidfile)
+      expect(status.exitstatus).to eq(1)
+      expect(err).to eq("racecarctl: racecar is not running: pidfile #{pidfile} does not exist\n")
+    end
+
+    it "exits 1 when the process outlives --timeout" do
+      pid = spawn_sleeper(trap_term: false)
+      File.write(pidfile, "#{pid}\n")
+      sleep 0.3 # let it install its trap
+      _out, err, status = ctl("stop", "--pidfile", pidfile, "--timeout", "0.5")
+      expect(status.exitstatus).to eq(1)
+      expect(err).to include("(pid #{pid}) is still running 0.5s after SIGTERM")
+      expect(process_alive?(pid)).to be(true)
+    end
+  end
+
+  describe "produce" do
+    it "requires a topic and a value" do
+      _out, err, status = ctl("produce", "-v", "hello")
+      expect([status.exitstatus, err]).to eq([1, "racecarctl: produce: missing argument: --topic\n"])
+    end
+  end
+
+  describe "liveness_probe (skipping config files)" do
+    let(:probe_file) { File.join(@dir, "alive") }
+    let(:env) do
+      {
+        "RACECAR_LIVENESS_PROBE_SKIP_CONFIG_FILES" => "true",
+        "RACECAR_LIVENESS_PROBE_FILE_PATH" => probe_file,
+        "RACECAR_LIVENESS_PROBE_MAX_INTERVAL" => "5"
+      }
+    end
+
+    def touch(age)
+      File.write(probe_file, "")
+      time = Time.now - age
+      File.utime(time, time, probe_file)
+    end
+
+    it "exits 0 when the file is fresh" do
+      touch(1)
+      out, err, status = ctl("liveness_probe", env: env)
+      expect([status.exitstatus, out, err]).to eq([0, "", ""])
+    end
+
+    it "exits 1 and gives the age when the file is stale" do
+      touch(12.3)
+      _out, err, status = ctl("liveness_probe", env: env)
+      expect(status.exitstatus).to eq(1)
+      expect(err).to match(/\Aracecarctl liveness_probe: #{Regexp.escape(probe_file)}: last update 12\.\ds ago > 5s\n\z/)
+    end
+
+    it "exits 1 and says so when the file is missing" do
+      _out, err, status = ctl("liveness_probe", env: env)
+      expect([status.exitstatus, err]).to eq([1, "racecarctl liveness_probe: #{probe_file}: file missing\n"])
+    end
+
+    it "reads neither config file nor the native extension, and is fast" do
+      touch(0)
+      FileUtils.mkdir_p(File.join(@dir, "config"))
+      File.write(File.join(@dir, "config", "racecar.rb"), "raise 'config/racecar.rb must not be loaded'\n")
+      File.write(File.join(@dir, "config", "racecar.yml"), "<% raise 'racecar.yml must not be loaded' %>\n")
+      File.write(File.join(@dir, "config", "environment.rb"), "raise 'Rails must not boot'\n")
+      script = "load ARGV.shift; at_exit { warn \"native loaded\" if $LOADED_FEATURES.any? { |f| f.include?(\"racecar_native\") } }"
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      _out, err, status = run_command("-e", script, CliSpecHelpers::RACECARCTL, "liveness_probe", env: env, chdir: @dir)
+      elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+      expect([status.exitstatus, err]).to eq([0, ""])
+      expect(elapsed).to be < 1.0
+    end
+  end
+end
