@@ -1,0 +1,605 @@
+/* Racecar::Native::Consumer: one librdkafka high-level consumer. Owns the
+ * librdkafka callbacks, which run without the GVL and only do C work: the
+ * rebalance acknowledgement, committing offsets of revoked partitions, and
+ * recording events that Ruby drains after each blocking call. */
+#include "consumer.h"
+#include "offsets.h"
+#include <stdlib.h>
+#include <string.h>
+
+static VALUE cConsumer;
+
+/* ---------- librdkafka callbacks (no Ruby in here) ---------- */
+
+static void push_partitions_event(rcn_consumer *c, rcn_event_type type, const rd_kafka_topic_partition_list_t *parts, int lost) {
+    rcn_event *ev = rcn_event_new(type, NULL, NULL);
+    if (!ev) return;
+    ev->partitions = rd_kafka_topic_partition_list_copy(parts);
+    ev->lost = lost;
+    rcn_events_push(&c->events, ev);
+}
+
+static void push_error_event(rcn_consumer *c, rd_kafka_resp_err_t err, const char *text, int fatal) {
+    rcn_event *ev = rcn_event_new(RCN_EV_ERROR, NULL, text);
+    if (!ev) return;
+    ev->err = err;
+    ev->fatal = fatal;
+    rcn_events_push(&c->events, ev);
+}
+
+static void push_error_object(rcn_consumer *c, rd_kafka_error_t *error, const char *context) {
+    if (!error) return;
+    char text[512];
+    snprintf(text, sizeof(text), "%s: %s", context, rd_kafka_error_string(error));
+    push_error_event(c, rd_kafka_error_code(error), text, rd_kafka_error_is_fatal(error));
+    rd_kafka_error_destroy(error);
+}
+
+/* Subscriptions with different start positions: librdkafka has one
+ * auto.offset.reset per consumer, so partitions without a committed offset get
+ * their topic's own start position here, before they are assigned. */
+static void resolve_start_positions(rcn_consumer *c, rd_kafka_topic_partition_list_t *parts) {
+    if (c->reset_count == 0) return;
+    rd_kafka_resp_err_t err = rd_kafka_committed(c->rk, parts, 10000);
+    if (err) {
+        push_error_event(c, err, "could not look up committed offsets for the new assignment", 0);
+        return;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (tp->offset >= 0) continue;
+        tp->offset = RD_KAFKA_OFFSET_INVALID;
+        for (int j = 0; j < c->reset_count; j++) {
+            if (strcmp(c->reset_topics[j], tp->topic) == 0)
+                tp->offset = c->reset_beginning[j] ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        }
+    }
+}
+
+static void commit_revoked(rcn_consumer *c, const rd_kafka_topic_partition_list_t *parts) {
+    rd_kafka_topic_partition_list_t *list = rcn_offsets_to_commit(&c->table, 1, parts);
+    if (!list) return;
+    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, 0);
+    if (err) push_error_event(c, err, "committing offsets of revoked partitions failed", 0);
+    else rcn_offsets_committed(&c->table, list);
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int cooperative) {
+    resolve_start_positions(c, parts);
+    if (cooperative) {
+        push_error_object(c, rd_kafka_incremental_assign(rk, parts), "incremental assign failed");
+    } else {
+        rd_kafka_resp_err_t err = rd_kafka_assign(rk, parts);
+        if (err) push_error_event(c, err, "assign failed", 0);
+    }
+    /* Eager rebalances revoke everything first; partitions that come back keep
+     * their pause, the others lose it now. */
+    rd_kafka_topic_partition_list_t *repause = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
+    for (int i = 0; i < parts->cnt; i++) {
+        rcn_partition *p = rcn_ptable_fetch(&c->table, parts->elems[i].topic, parts->elems[i].partition);
+        if (!p) continue;
+        p->assigned = 1;
+        if (p->paused) rd_kafka_topic_partition_list_add(repause, p->topic, p->partition);
+    }
+    if (!cooperative) rcn_ptable_prune_unassigned(&c->table);
+    if (repause->cnt > 0) rd_kafka_pause_partitions(rk, repause);
+    rd_kafka_topic_partition_list_destroy(repause);
+    push_partitions_event(c, RCN_EV_ASSIGNED, parts, 0);
+}
+
+static void on_revoke(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int cooperative) {
+    int lost = rd_kafka_assignment_lost(rk);
+    if (!lost) commit_revoked(c, parts);
+    c->table.epoch++;
+    for (int i = 0; i < parts->cnt; i++) {
+        rcn_partition *p = rcn_ptable_find(&c->table, parts->elems[i].topic, parts->elems[i].partition);
+        if (!p) continue;
+        if (cooperative) {
+            rcn_ptable_remove(&c->table, p->topic, p->partition);
+        } else {
+            p->assigned = 0;
+            p->revoked_epoch = c->table.epoch;
+        }
+    }
+    if (cooperative) {
+        push_error_object(c, rd_kafka_incremental_unassign(rk, parts), "incremental unassign failed");
+    } else {
+        rd_kafka_resp_err_t err = rd_kafka_assign(rk, NULL);
+        if (err) push_error_event(c, err, "unassign failed", 0);
+    }
+    push_partitions_event(c, RCN_EV_REVOKED, parts, lost);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    rcn_consumer *c = opaque;
+    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        on_assign(c, rk, parts, cooperative);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        on_revoke(c, rk, parts, cooperative);
+    } else {
+        /* Whatever went wrong, the rebalance must be acknowledged. */
+        push_error_event(c, err, "rebalance failed", 0);
+        if (cooperative) push_error_object(c, rd_kafka_incremental_unassign(rk, parts), "unassign failed");
+        else rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    rcn_consumer *c = rd_kafka_opaque(rk);
+    rcn_event *ev = rcn_event_new(RCN_EV_LOG, fac, buf);
+    if (!ev) return;
+    ev->level = level;
+    rcn_events_push(&c->events, ev);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    rcn_consumer *c = opaque;
+    int fatal = 0;
+    char text[512];
+    snprintf(text, sizeof(text), "%s", reason);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        fatal = 1;
+        err = rd_kafka_fatal_error(rk, text, sizeof(text));
+    }
+    push_error_event(c, (rd_kafka_resp_err_t)err, text, fatal);
+}
+
+static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque) {
+    rcn_consumer *c = opaque;
+    rcn_events_push(&c->events, rcn_event_new(RCN_EV_STATS, NULL, json));
+    return 0;
+}
+
+static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+    rcn_consumer *c = opaque;
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        push_error_event(c, err, "offset commit failed", 0);
+}
+
+/* ---------- the TypedData object ---------- */
+
+void rcn_consumer_destroy_batch(rcn_consumer *c) {
+    for (size_t i = 0; i < c->batch_len; i++) {
+        if (c->batch[i]) rd_kafka_message_destroy(c->batch[i]);
+        c->batch[i] = NULL;
+    }
+    c->batch_len = 0;
+}
+
+static void release_handle(rcn_consumer *c) {
+    rcn_consumer_destroy_batch(c);
+    if (c->queue) {
+        rd_kafka_queue_destroy(c->queue);
+        c->queue = NULL;
+    }
+    if (c->rk) {
+        /* dfree must not block on the network: no consumer close here. */
+        rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        c->rk = NULL;
+    }
+    c->closed = 1;
+}
+
+static void consumer_free(void *ptr) {
+    rcn_consumer *c = ptr;
+    release_handle(c);
+    rcn_events_destroy(&c->events);
+    rcn_ptable_destroy(&c->table);
+    for (int i = 0; i < c->reset_count; i++) free(c->reset_topics[i]);
+    free(c->reset_topics);
+    free(c->reset_beginning);
+    free(c->batch);
+    xfree(c);
+}
+
+static void consumer_mark(void *ptr) {
+    rcn_consumer *c = ptr;
+    rb_gc_mark_movable(c->dispatcher);
+    rb_gc_mark_movable(c->process_receiver);
+}
+
+static void consumer_compact(void *ptr) {
+    rcn_consumer *c = ptr;
+    c->dispatcher = rb_gc_location(c->dispatcher);
+    c->process_receiver = rb_gc_location(c->process_receiver);
+}
+
+static size_t consumer_size(const void *ptr) {
+    const rcn_consumer *c = ptr;
+    return sizeof(*c) + c->batch_cap * sizeof(void *) + c->table.cap * sizeof(rcn_partition);
+}
+
+static const rb_data_type_t consumer_type = {
+    "Racecar::Native::Consumer",
+    {consumer_mark, consumer_free, consumer_size, consumer_compact},
+    0, 0, RUBY_TYPED_FREE_IMMEDIATELY
+};
+
+static VALUE consumer_alloc(VALUE klass) {
+    rcn_consumer *c;
+    VALUE obj = TypedData_Make_Struct(klass, rcn_consumer, &consumer_type, c);
+    rcn_events_init(&c->events, 10000);
+    rcn_ptable_init(&c->table);
+    c->dispatcher = Qnil;
+    c->process_receiver = Qnil;
+    c->closed = 1; /* until initialize succeeds */
+    c->commit_interval_ms = 10000;
+    c->pause.timeout_ms = 10000;
+    return obj;
+}
+
+struct rcn_consumer *rcn_consumer_get(VALUE self) {
+    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
+    if (c->closed || !c->rk) rb_raise(rcn_eError, "the consumer is closed");
+    return c;
+}
+
+static VALUE opt(VALUE options, const char *name) {
+    return NIL_P(options) ? Qnil : rb_hash_aref(options, ID2SYM(rb_intern(name)));
+}
+
+static int64_t seconds_to_ms(VALUE seconds, int64_t fallback) {
+    return NIL_P(seconds) ? fallback : (int64_t)(NUM2DBL(seconds) * 1000.0);
+}
+
+static int add_start_position(VALUE topic, VALUE beginning, VALUE data) {
+    rcn_consumer *c = (rcn_consumer *)data;
+    VALUE name = rb_obj_as_string(topic);
+    c->reset_topics[c->reset_count] = strdup(StringValueCStr(name));
+    c->reset_beginning[c->reset_count] = RTEST(beginning);
+    c->reset_count++;
+    return ST_CONTINUE;
+}
+
+/* Native::Consumer.new(properties, options)
+ * options: :start_positions ({topic => start_from_beginning}, only when they
+ * differ), :commit_interval, :synchronous_commits, :pause_timeout,
+ * :pause_with_exponential_backoff, :max_pause_timeout (seconds). */
+static VALUE consumer_initialize(int argc, VALUE *argv, VALUE self) {
+    VALUE properties, options;
+    rb_scan_args(argc, argv, "11", &properties, &options);
+    if (!NIL_P(options)) Check_Type(options, T_HASH);
+    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
+    if (c->rk) rb_raise(rcn_eError, "already initialized");
+
+    VALUE positions = opt(options, "start_positions");
+    if (!NIL_P(positions) && RHASH_SIZE(positions) > 0) {
+        long n = RHASH_SIZE(positions);
+        c->reset_topics = calloc((size_t)n, sizeof(char *));
+        c->reset_beginning = calloc((size_t)n, sizeof(int));
+        if (!c->reset_topics || !c->reset_beginning) rb_raise(rb_eNoMemError, "out of memory");
+        rb_hash_foreach(positions, add_start_position, (VALUE)c);
+    }
+    c->commit_interval_ms = seconds_to_ms(opt(options, "commit_interval"), 10000);
+    c->sync_commits = RTEST(opt(options, "synchronous_commits"));
+    c->pause.timeout_ms = seconds_to_ms(opt(options, "pause_timeout"), 10000);
+    if (c->pause.timeout_ms < 0) c->pause.timeout_ms = -1;
+    c->pause.exponential = RTEST(opt(options, "pause_with_exponential_backoff"));
+    c->pause.max_timeout_ms = seconds_to_ms(opt(options, "max_pause_timeout"), 0);
+
+    rd_kafka_conf_t *conf = rcn_conf_from_hash(properties);
+    char errstr[512];
+    /* racecar stores and commits offsets itself: only after processing. */
+    if (rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        rb_raise(rcn_eConfigError, "%s", errstr);
+    }
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, offset_commit_cb);
+
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        rb_raise(rcn_eConfigError, "could not create the Kafka consumer: %s", errstr);
+    }
+    c->rk = rk;
+    rd_kafka_poll_set_consumer(rk);
+    c->queue = rd_kafka_queue_get_consumer(rk);
+    c->closed = 0;
+    c->last_commit_ms = rcn_monotonic_ms();
+    return self;
+}
+
+static VALUE consumer_subscribe(VALUE self, VALUE topics) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    Check_Type(topics, T_ARRAY);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)RARRAY_LEN(topics));
+    for (long i = 0; i < RARRAY_LEN(topics); i++) {
+        VALUE name = rb_obj_as_string(RARRAY_AREF(topics, i));
+        rd_kafka_topic_partition_list_add(list, StringValueCStr(name), RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err) rcn_raise_kafka(rcn_eKafkaError, err, "subscribe failed");
+    return self;
+}
+
+/* ---------- polling ---------- */
+
+typedef struct {
+    rcn_consumer *c;
+    size_t max;
+    int timeout_ms;
+    ssize_t got;
+} poll_args;
+
+static void *poll_nogvl(void *data) {
+    poll_args *a = data;
+    a->got = rd_kafka_consume_batch_queue(a->c->queue, a->timeout_ms, a->c->batch, a->max);
+    return NULL;
+}
+
+static void poll_ubf(void *data) {
+    rcn_consumer *c = data;
+    /* Wakes the blocked consume call; the caller then sees the interrupt. */
+    if (c->queue) rd_kafka_queue_yield(c->queue);
+}
+
+void rcn_consumer_poll_into_batch(rcn_consumer *c, size_t max, int timeout_ms) {
+    rcn_consumer_destroy_batch(c);
+    if (max == 0) max = 1;
+    if (c->batch_cap < max) {
+        rd_kafka_message_t **batch = realloc(c->batch, max * sizeof(*batch));
+        if (!batch) rb_raise(rb_eNoMemError, "out of memory for a batch of %zu messages", max);
+        c->batch = batch;
+        c->batch_cap = max;
+    }
+    poll_args a = {c, max, timeout_ms, 0};
+    rcn_without_gvl(poll_nogvl, &a, poll_ubf, c);
+    c->batch_len = a.got > 0 ? (size_t)a.got : 0;
+}
+
+typedef struct {
+    rcn_consumer *c;
+    VALUE result;
+} convert_args;
+
+static VALUE convert_batch(VALUE data) {
+    convert_args *a = (convert_args *)data;
+    rcn_consumer *c = a->c;
+    for (size_t i = 0; i < c->batch_len; i++) {
+        rd_kafka_message_t *rkm = c->batch[i];
+        if (rkm->err) {
+            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                push_error_event(c, rkm->err, rd_kafka_message_errstr(rkm), 0);
+        } else {
+            rb_ary_push(a->result, rcn_message_new(rkm, 0));
+        }
+        rd_kafka_message_destroy(rkm);
+        c->batch[i] = NULL;
+    }
+    return a->result;
+}
+
+static VALUE destroy_batch(VALUE data) {
+    rcn_consumer_destroy_batch(((convert_args *)data)->c);
+    return Qnil;
+}
+
+/* poll_batch(max_messages, timeout_ms) -> [Racecar::Message]: a plain poll
+ * without offset handling, for tools and specs; the runner has its own loop. */
+static VALUE consumer_poll_batch(VALUE self, VALUE max, VALUE timeout_ms) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    if (c->running) rb_raise(rcn_eError, "the consumer is being run by a runner");
+    convert_args a = {c, rb_ary_new()};
+    rcn_consumer_poll_into_batch(c, NUM2SIZET(max), NUM2INT(timeout_ms));
+    return rb_ensure(convert_batch, (VALUE)&a, destroy_batch, (VALUE)&a);
+}
+
+static VALUE consumer_drain_events(VALUE self) {
+    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
+    size_t dropped = 0;
+    rcn_event *list = rcn_events_take(&c->events, &dropped);
+    VALUE events = rcn_events_to_ruby(list);
+    if (dropped) {
+        rb_ary_push(events, rb_ary_new_from_args(4, ID2SYM(rb_intern("log")), INT2NUM(4), rb_str_new_cstr("RACECAR"),
+                                                 rb_sprintf("%zu librdkafka events were dropped because nobody read them", dropped)));
+    }
+    return events;
+}
+
+/* ---------- offsets, pause, seek ---------- */
+
+typedef struct {
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *list;
+    rd_kafka_resp_err_t err;
+} commit_args;
+
+static void *commit_nogvl(void *data) {
+    commit_args *a = data;
+    a->err = rd_kafka_commit(a->rk, a->list, 0);
+    return NULL;
+}
+
+void rcn_consumer_commit(rcn_consumer *c, int sync) {
+    c->last_commit_ms = rcn_monotonic_ms();
+    rd_kafka_topic_partition_list_t *list = rcn_offsets_to_commit(&c->table, 0, NULL);
+    if (!list) return;
+    if (sync) {
+        /* A sync commit cannot be woken; it is bounded by socket timeouts. */
+        commit_args a = {c->rk, list, 0};
+        rcn_without_gvl(commit_nogvl, &a, NULL, NULL);
+        if (a.err && a.err != RD_KAFKA_RESP_ERR__NO_OFFSET) push_error_event(c, a.err, "offset commit failed", 0);
+        else rcn_offsets_committed(&c->table, list);
+    } else {
+        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, 1);
+        if (err) push_error_event(c, err, "offset commit failed", 0);
+        else rcn_offsets_committed(&c->table, list);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+static VALUE consumer_commit(int argc, VALUE *argv, VALUE self) {
+    VALUE sync;
+    rb_scan_args(argc, argv, "01", &sync);
+    rcn_consumer_commit(rcn_consumer_get(self), argc == 0 ? 1 : RTEST(sync));
+    return Qnil;
+}
+
+/* store_offset(topic, partition, next_offset): marks everything before
+ * next_offset processed; the next commit sends it. */
+static VALUE consumer_store_offset(VALUE self, VALUE topic, VALUE partition, VALUE offset) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    const char *name = StringValueCStr(topic);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, name, NUM2INT(partition))->offset = NUM2LL(offset);
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err) rcn_raise_kafka(rcn_eKafkaError, err, "storing the offset failed");
+    rcn_partition *p = rcn_ptable_fetch(&c->table, name, NUM2INT(partition));
+    if (p && p->stored_offset < NUM2LL(offset)) p->stored_offset = NUM2LL(offset);
+    return Qnil;
+}
+
+void rcn_consumer_pause_one(rcn_consumer *c, const char *topic, int32_t partition, int pause) {
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic, partition);
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(c->rk, list) : rd_kafka_resume_partitions(c->rk, list);
+    if (!err && list->elems[0].err) err = list->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err) push_error_event(c, err, pause ? "pausing a partition failed" : "resuming a partition failed", 0);
+}
+
+void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition, int64_t offset) {
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic, partition)->offset = offset;
+    /* Asynchronous: the fetcher applies it in order with the pause. */
+    push_error_object(c, rd_kafka_seek_partitions(c->rk, list, 0), "seek failed");
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+static VALUE consumer_pause(VALUE self, VALUE topic, VALUE partition) {
+    rcn_consumer_pause_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), 1);
+    return Qnil;
+}
+
+static VALUE consumer_resume(VALUE self, VALUE topic, VALUE partition) {
+    rcn_consumer_pause_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), 0);
+    return Qnil;
+}
+
+static VALUE consumer_seek(VALUE self, VALUE topic, VALUE partition, VALUE offset) {
+    rcn_consumer_seek_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), NUM2LL(offset));
+    return Qnil;
+}
+
+static VALUE consumer_assignment(VALUE self) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    rd_kafka_topic_partition_list_t *list = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_assignment(c->rk, &list);
+    if (err) rcn_raise_kafka(rcn_eKafkaError, err, "reading the assignment failed");
+    VALUE hash = rcn_partition_list_to_hash(list); /* allocation may raise: fine, list is tiny */
+    rd_kafka_topic_partition_list_destroy(list);
+    return hash;
+}
+
+/* [[topic, partition, paused_for_seconds, retries_count], ...] */
+static VALUE consumer_paused_partitions(VALUE self) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    VALUE result = rb_ary_new();
+    int64_t now = rcn_monotonic_ms();
+    for (size_t i = 0; i < c->table.len; i++) {
+        rcn_partition *p = &c->table.items[i];
+        if (!p->paused) continue;
+        rb_ary_push(result, rb_ary_new_from_args(4, rcn_topic_string(p->topic), INT2NUM(p->partition),
+                                                 DBL2NUM((double)(now - p->paused_at_ms) / 1000.0), INT2NUM(p->failures)));
+    }
+    return result;
+}
+
+/* ---------- stop and close ---------- */
+
+/* Safe from a signal trap or another thread: sets a flag and wakes the poll. */
+static VALUE consumer_stop(VALUE self) {
+    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
+    c->stop_requested = 1;
+    if (c->queue) rd_kafka_queue_yield(c->queue);
+    return Qnil;
+}
+
+static VALUE consumer_stop_requested(VALUE self) {
+    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
+    return c->stop_requested ? Qtrue : Qfalse;
+}
+
+typedef struct {
+    rd_kafka_queue_t *queue;
+} close_poll_args;
+
+static void *close_poll_nogvl(void *data) {
+    close_poll_args *a = data;
+    rd_kafka_queue_poll_callback(a->queue, 100);
+    return NULL;
+}
+
+/* close: commits what was processed, leaves the group (served in short
+ * chunks so the Ruby process stays responsive), frees the handle. */
+static VALUE consumer_close(VALUE self) {
+    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
+    if (c->closed || !c->rk) return Qnil;
+    if (c->running) rb_raise(rcn_eError, "stop the runner before closing its consumer");
+    rcn_consumer_destroy_batch(c);
+    rcn_consumer_commit(c, 1);
+    rd_kafka_queue_t *queue = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, queue);
+    if (error) {
+        push_error_object(c, error, "closing the consumer failed");
+    } else {
+        close_poll_args a = {queue};
+        int64_t deadline = rcn_monotonic_ms() + 60000;
+        while (!rd_kafka_consumer_closed(c->rk) && rcn_monotonic_ms() < deadline)
+            rcn_without_gvl(close_poll_nogvl, &a, NULL, NULL);
+    }
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_queue_destroy(c->queue);
+    c->queue = NULL;
+    rd_kafka_t *rk = c->rk;
+    c->rk = NULL;
+    c->closed = 1;
+    rd_kafka_destroy(rk);
+    return Qnil;
+}
+
+static VALUE consumer_closed_p(VALUE self) {
+    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
+    return c->closed ? Qtrue : Qfalse;
+}
+
+static VALUE consumer_member_id(VALUE self) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    char *id = rd_kafka_memberid(c->rk);
+    if (!id) return Qnil;
+    VALUE s = rb_str_new_cstr(id);
+    rd_kafka_mem_free(c->rk, id);
+    return s;
+}
+
+void rcn_consumer_init(VALUE mNative) {
+    cConsumer = rb_define_class_under(mNative, "Consumer", rb_cObject);
+    rb_define_alloc_func(cConsumer, consumer_alloc);
+    rb_define_method(cConsumer, "initialize", consumer_initialize, -1);
+    rb_define_method(cConsumer, "subscribe", consumer_subscribe, 1);
+    rb_define_method(cConsumer, "poll_batch", consumer_poll_batch, 2);
+    rb_define_method(cConsumer, "drain_events", consumer_drain_events, 0);
+    rb_define_method(cConsumer, "commit", consumer_commit, -1);
+    rb_define_method(cConsumer, "store_offset", consumer_store_offset, 3);
+    rb_define_method(cConsumer, "pause", consumer_pause, 2);
+    rb_define_method(cConsumer, "resume", consumer_resume, 2);
+    rb_define_method(cConsumer, "seek", consumer_seek, 3);
+    rb_define_method(cConsumer, "assignment", consumer_assignment, 0);
+    rb_define_method(cConsumer, "paused_partitions", consumer_paused_partitions, 0);
+    rb_define_method(cConsumer, "stop", consumer_stop, 0);
+    rb_define_method(cConsumer, "stop_requested?", consumer_stop_requested, 0);
+    rb_define_method(cConsumer, "close", consumer_close, 0);
+    rb_define_method(cConsumer, "closed?", consumer_closed_p, 0);
+    rb_define_method(cConsumer, "member_id", consumer_member_id, 0);
+    rcn_runner_init(cConsumer);
+}

@@ -1,0 +1,49 @@
+/* The state behind a Racecar::Native::Consumer, shared by consumer.c (the
+ * handle and its librdkafka callbacks) and runner.c (the main loop). */
+#ifndef RCN_CONSUMER_H
+#define RCN_CONSUMER_H
+
+#include "racecar_native.h"
+#include "events.h"
+#include "partition_table.h"
+#include "pause.h"
+
+typedef struct rcn_consumer {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;       /* the consumer queue every poll serves */
+    rcn_event_queue events;
+    rcn_partition_table table;
+
+    /* per-topic start position, used only when subscriptions disagree */
+    char **reset_topics;
+    int *reset_beginning;
+    int reset_count;
+
+    volatile int stop_requested;   /* set from signal handlers and other threads */
+    int running;
+    int closed;
+
+    int64_t commit_interval_ms;
+    int sync_commits;
+    int64_t last_commit_ms;
+    rcn_pause_policy pause;
+
+    /* the current poll batch; entries are NULLed once converted or destroyed */
+    rd_kafka_message_t **batch;
+    size_t batch_cap;
+    size_t batch_len;
+
+    VALUE dispatcher;              /* while running */
+    VALUE process_receiver;
+    ID process_mid;
+} rcn_consumer;
+
+/* Commits every stored offset; sync waits for the broker (without the GVL). */
+void rcn_consumer_commit(rcn_consumer *c, int sync);
+void rcn_consumer_destroy_batch(rcn_consumer *c);
+void rcn_consumer_pause_one(rcn_consumer *c, const char *topic, int32_t partition, int pause);
+void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition, int64_t offset);
+/* Polls up to max messages into c->batch without the GVL; interruptible. */
+void rcn_consumer_poll_into_batch(rcn_consumer *c, size_t max, int timeout_ms);
+
+#endif

@@ -1,0 +1,538 @@
+/* Racecar::Native::Producer and Racecar::Native::DeliveryTracker. A C
+ * thread serves delivery reports (no Ruby thread per producer); each produced
+ * message may carry a tracker that counts it until the broker acknowledged
+ * it, so produce_sync, wait_for_delivery and a consumer's deliver! all wait on
+ * trackers without the GVL. */
+#include "racecar_native.h"
+#include "delivery.h"
+#include "events.h"
+#include "pause.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static VALUE cProducer, cTracker;
+
+typedef struct {
+    rd_kafka_t *rk;
+    rcn_event_queue events;
+    pthread_t poller;
+    int poller_started;
+    volatile int poller_stop;
+    pthread_mutex_t space_lock;
+    pthread_cond_t space_cond;    /* signalled whenever a delivery frees queue space */
+    volatile int space_woken;
+    volatile int report_acks;
+    int closed;
+} rcn_producer;
+
+/* ---------- DeliveryTracker ---------- */
+
+typedef struct {
+    rcn_tracker *t;
+} tracker_box;
+
+static void tracker_free(void *ptr) {
+    tracker_box *box = ptr;
+    if (box->t) rcn_tracker_unref(box->t);
+    xfree(box);
+}
+
+static size_t tracker_size(const void *ptr) { return sizeof(tracker_box) + sizeof(rcn_tracker); }
+
+static const rb_data_type_t tracker_type = {
+    "Racecar::Native::DeliveryTracker",
+    {NULL, tracker_free, tracker_size, NULL},
+    0, 0, RUBY_TYPED_FREE_IMMEDIATELY
+};
+
+static VALUE tracker_alloc(VALUE klass) {
+    tracker_box *box;
+    VALUE obj = TypedData_Make_Struct(klass, tracker_box, &tracker_type, box);
+    box->t = rcn_tracker_new();
+    if (!box->t) rb_raise(rb_eNoMemError, "out of memory");
+    return obj;
+}
+
+static rcn_tracker *tracker_get(VALUE self) {
+    return ((tracker_box *)rb_check_typeddata(self, &tracker_type))->t;
+}
+
+typedef struct {
+    rcn_tracker *t;
+    int64_t deadline_ms;
+    long pending;
+} tracker_wait_args;
+
+static void *tracker_wait_nogvl(void *data) {
+    tracker_wait_args *a = data;
+    a->pending = rcn_tracker_wait(a->t, a->deadline_ms);
+    return NULL;
+}
+
+static void tracker_wait_ubf(void *data) {
+    rcn_tracker_wake(data);
+}
+
+/* wait(timeout_seconds = nil) -> true when nothing is pending any more. */
+static VALUE tracker_wait(int argc, VALUE *argv, VALUE self) {
+    VALUE timeout;
+    rb_scan_args(argc, argv, "01", &timeout);
+    rcn_tracker *t = tracker_get(self);
+    int64_t deadline = NIL_P(timeout) ? -1 : rcn_monotonic_ms() + (int64_t)(NUM2DBL(timeout) * 1000.0);
+    tracker_wait_args a = {t, deadline, 0};
+    for (;;) {
+        rcn_without_gvl(tracker_wait_nogvl, &a, tracker_wait_ubf, t);
+        if (a.pending == 0) return Qtrue;
+        if (deadline >= 0 && rcn_monotonic_ms() >= deadline) return Qfalse;
+        rb_thread_check_ints();
+    }
+}
+
+static VALUE tracker_pending(VALUE self) {
+    rcn_tracker *t = tracker_get(self);
+    pthread_mutex_lock(&t->lock);
+    long n = t->pending;
+    pthread_mutex_unlock(&t->lock);
+    return LONG2NUM(n);
+}
+
+static VALUE tracker_delivered(VALUE self) {
+    rcn_tracker *t = tracker_get(self);
+    pthread_mutex_lock(&t->lock);
+    long n = t->delivered;
+    pthread_mutex_unlock(&t->lock);
+    return LONG2NUM(n);
+}
+
+/* [partition, offset] of the last acknowledged message. */
+static VALUE tracker_last_delivery(VALUE self) {
+    rcn_tracker *t = tracker_get(self);
+    pthread_mutex_lock(&t->lock);
+    int32_t partition = t->last_partition;
+    int64_t offset = t->last_offset;
+    pthread_mutex_unlock(&t->lock);
+    if (offset < 0) return Qnil;
+    return rb_ary_new_from_args(2, INT2NUM(partition), LL2NUM(offset));
+}
+
+typedef struct {
+    rcn_failure *list;
+    VALUE result;
+} failures_args;
+
+static VALUE failures_convert(VALUE data) {
+    failures_args *a = (failures_args *)data;
+    for (rcn_failure *f = a->list; f; f = f->next) {
+        rb_ary_push(a->result, rb_ary_new_from_args(4, rcn_topic_string(f->topic ? f->topic : ""), INT2NUM(f->partition),
+                                                    rcn_err_code_sym(f->err), rb_str_new_cstr(rd_kafka_err2str(f->err))));
+    }
+    return a->result;
+}
+
+static VALUE failures_release(VALUE data) {
+    rcn_failures_free(((failures_args *)data)->list);
+    return Qnil;
+}
+
+/* take_failures -> [[topic, partition, code, description], ...], clearing them. */
+static VALUE tracker_take_failures(VALUE self) {
+    failures_args a = {rcn_tracker_take_failures(tracker_get(self)), rb_ary_new()};
+    return rb_ensure(failures_convert, (VALUE)&a, failures_release, (VALUE)&a);
+}
+
+/* ---------- librdkafka callbacks (C only) ---------- */
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
+    rcn_producer *p = opaque;
+    rcn_tracker *t = rkm->_private;
+    if (rkm->err && !t) {
+        /* Nobody waits for this one (produce_async): Ruby logs it later. */
+        rcn_event *ev = rcn_event_new(RCN_EV_DELIVERY_ERROR, rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
+        if (ev) {
+            ev->err = rkm->err;
+            ev->partition = rkm->partition;
+            rcn_events_push(&p->events, ev);
+        }
+    } else if (!rkm->err && p->report_acks) {
+        rcn_event *ev = rcn_event_new(RCN_EV_ACK, rd_kafka_topic_name(rkm->rkt), NULL);
+        if (ev) {
+            ev->partition = rkm->partition;
+            ev->offset = rkm->offset;
+            rcn_events_push(&p->events, ev);
+        }
+    }
+    if (t) rcn_tracker_report(t, rkm);
+    pthread_mutex_lock(&p->space_lock);
+    pthread_cond_broadcast(&p->space_cond);
+    pthread_mutex_unlock(&p->space_lock);
+}
+
+static void producer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    rcn_producer *p = rd_kafka_opaque(rk);
+    rcn_event *ev = rcn_event_new(RCN_EV_LOG, fac, buf);
+    if (!ev) return;
+    ev->level = level;
+    rcn_events_push(&p->events, ev);
+}
+
+static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    rcn_producer *p = opaque;
+    char text[512];
+    int fatal = 0;
+    snprintf(text, sizeof(text), "%s", reason);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        fatal = 1;
+        err = rd_kafka_fatal_error(rk, text, sizeof(text));
+    }
+    rcn_event *ev = rcn_event_new(RCN_EV_ERROR, NULL, text);
+    if (!ev) return;
+    ev->err = (rd_kafka_resp_err_t)err;
+    ev->fatal = fatal;
+    rcn_events_push(&p->events, ev);
+}
+
+static int producer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+    rcn_producer *p = opaque;
+    rcn_events_push(&p->events, rcn_event_new(RCN_EV_STATS, NULL, json));
+    return 0;
+}
+
+static void *poller_main(void *data) {
+    rcn_producer *p = data;
+    while (!p->poller_stop) rd_kafka_poll(p->rk, 100);
+    return NULL;
+}
+
+/* ---------- Producer ---------- */
+
+static void stop_poller(rcn_producer *p) {
+    if (!p->poller_started) return;
+    p->poller_stop = 1;
+    rd_kafka_yield(p->rk);
+    pthread_join(p->poller, NULL);
+    p->poller_started = 0;
+}
+
+static void destroy_handle(rcn_producer *p) {
+    if (!p->rk) return;
+    /* Whatever is still queued fails now (its trackers are told), then the
+     * handle goes without waiting on the network. */
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    stop_poller(p);
+    rd_kafka_poll(p->rk, 0);
+    rd_kafka_destroy(p->rk);
+    p->rk = NULL;
+    p->closed = 1;
+}
+
+static void producer_free(void *ptr) {
+    rcn_producer *p = ptr;
+    destroy_handle(p);
+    rcn_events_destroy(&p->events);
+    pthread_cond_destroy(&p->space_cond);
+    pthread_mutex_destroy(&p->space_lock);
+    xfree(p);
+}
+
+static size_t producer_size(const void *ptr) { return sizeof(rcn_producer); }
+
+static const rb_data_type_t producer_type = {
+    "Racecar::Native::Producer",
+    {NULL, producer_free, producer_size, NULL},
+    0, 0, RUBY_TYPED_FREE_IMMEDIATELY
+};
+
+static VALUE producer_alloc(VALUE klass) {
+    rcn_producer *p;
+    VALUE obj = TypedData_Make_Struct(klass, rcn_producer, &producer_type, p);
+    rcn_events_init(&p->events, 10000);
+    pthread_mutex_init(&p->space_lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->space_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    p->closed = 1;
+    return obj;
+}
+
+static rcn_producer *producer_get(VALUE self) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    if (p->closed || !p->rk) rb_raise(rcn_eError, "the producer is closed");
+    return p;
+}
+
+static VALUE producer_initialize(VALUE self, VALUE properties) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    if (p->rk) rb_raise(rcn_eError, "already initialized");
+    rd_kafka_conf_t *conf = rcn_conf_from_hash(properties);
+    rd_kafka_conf_set_opaque(conf, p);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_log_cb(conf, producer_log_cb);
+    rd_kafka_conf_set_error_cb(conf, producer_error_cb);
+    rd_kafka_conf_set_stats_cb(conf, producer_stats_cb);
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        rb_raise(rcn_eConfigError, "could not create the Kafka producer: %s", errstr);
+    }
+    p->rk = rk;
+    p->closed = 0;
+    if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
+        rd_kafka_destroy(rk);
+        p->rk = NULL;
+        p->closed = 1;
+        rb_raise(rcn_eError, "could not start the delivery report thread");
+    }
+    p->poller_started = 1;
+    return self;
+}
+
+typedef struct {
+    rcn_producer *p;
+    int64_t deadline_ms;
+} space_wait_args;
+
+static void *space_wait_nogvl(void *data) {
+    space_wait_args *a = data;
+    rcn_producer *p = a->p;
+    pthread_mutex_lock(&p->space_lock);
+    if (!p->space_woken) {
+        int64_t until = a->deadline_ms;
+        struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+        pthread_cond_timedwait(&p->space_cond, &p->space_lock, &ts);
+    }
+    p->space_woken = 0;
+    pthread_mutex_unlock(&p->space_lock);
+    return NULL;
+}
+
+static void space_wait_ubf(void *data) {
+    rcn_producer *p = data;
+    pthread_mutex_lock(&p->space_lock);
+    p->space_woken = 1;
+    pthread_cond_broadcast(&p->space_cond);
+    pthread_mutex_unlock(&p->space_lock);
+}
+
+typedef struct {
+    rd_kafka_headers_t *hdrs;
+} headers_args;
+
+static int add_header(VALUE key, VALUE value, VALUE data) {
+    headers_args *a = (headers_args *)data;
+    VALUE k = rb_obj_as_string(key);
+    if (NIL_P(value)) {
+        rd_kafka_header_add(a->hdrs, RSTRING_PTR(k), RSTRING_LEN(k), NULL, 0);
+    } else {
+        VALUE v = rb_obj_as_string(value);
+        rd_kafka_header_add(a->hdrs, RSTRING_PTR(k), RSTRING_LEN(k), RSTRING_PTR(v), (size_t)RSTRING_LEN(v));
+    }
+    return ST_CONTINUE;
+}
+
+static VALUE fill_headers(VALUE data) {
+    VALUE *args = (VALUE *)data;
+    rb_hash_foreach(args[0], add_header, args[1]);
+    return Qnil;
+}
+
+static VALUE destroy_headers_and_raise(VALUE data, VALUE exc) {
+    headers_args *a = (headers_args *)((VALUE *)data)[1];
+    rd_kafka_headers_destroy(a->hdrs);
+    rb_exc_raise(exc);
+    return Qnil;
+}
+
+static rd_kafka_headers_t *build_headers(VALUE headers) {
+    if (NIL_P(headers)) return NULL;
+    Check_Type(headers, T_HASH);
+    if (RHASH_SIZE(headers) == 0) return NULL;
+    headers_args a = {rd_kafka_headers_new((size_t)RHASH_SIZE(headers))};
+    VALUE args[2] = {headers, (VALUE)&a};
+    rb_rescue2(fill_headers, (VALUE)args, destroy_headers_and_raise, (VALUE)args, rb_eException, (VALUE)0);
+    return a.hdrs;
+}
+
+/* produce(topic, value, key, partition, headers, timestamp_ms, tracker)
+ * Enqueues a copy; waits (interruptibly) while the local queue is full. */
+static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, VALUE partition, VALUE headers,
+                              VALUE timestamp_ms, VALUE tracker) {
+    rcn_producer *p = producer_get(self);
+    const char *topic_name = StringValueCStr(topic);
+    if (!NIL_P(value)) StringValue(value);
+    if (!NIL_P(key)) StringValue(key);
+    int32_t part = NIL_P(partition) ? RD_KAFKA_PARTITION_UA : NUM2INT(partition);
+    int64_t ts = NIL_P(timestamp_ms) ? 0 : NUM2LL(timestamp_ms);
+    rcn_tracker *t = NIL_P(tracker) ? NULL : tracker_get(tracker);
+    for (;;) {
+        rd_kafka_headers_t *hdrs = build_headers(headers);
+        if (t) rcn_tracker_enqueued(t);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            p->rk,
+            RD_KAFKA_V_TOPIC(topic_name),
+            RD_KAFKA_V_PARTITION(part),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE(NIL_P(value) ? NULL : RSTRING_PTR(value), NIL_P(value) ? 0 : (size_t)RSTRING_LEN(value)),
+            RD_KAFKA_V_KEY(NIL_P(key) ? NULL : RSTRING_PTR(key), NIL_P(key) ? 0 : (size_t)RSTRING_LEN(key)),
+            RD_KAFKA_V_TIMESTAMP(ts),
+            RD_KAFKA_V_HEADERS(hdrs),
+            RD_KAFKA_V_OPAQUE(t),
+            RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Qnil;
+        if (t) rcn_tracker_enqueue_failed(t);
+        if (hdrs) rd_kafka_headers_destroy(hdrs);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            VALUE exc = rcn_kafka_error_new(rcn_eDeliveryError, err, 0, "");
+            char message[512];
+            snprintf(message, sizeof(message), "could not produce to %s: %s (%s)", topic_name, rd_kafka_err2str(err),
+                     rd_kafka_err2name(err));
+            exc = rb_funcall(exc, rb_intern("exception"), 1, rb_str_new_cstr(message));
+            rb_iv_set(exc, "@topic", topic);
+            rb_iv_set(exc, "@partition", partition);
+            rb_exc_raise(exc);
+        }
+        /* Back-pressure: wait for deliveries to free space, then retry. */
+        space_wait_args a = {p, rcn_monotonic_ms() + 100};
+        rcn_without_gvl(space_wait_nogvl, &a, space_wait_ubf, p);
+        rb_thread_check_ints();
+        p = producer_get(self);
+    }
+}
+
+static VALUE producer_queue_length(VALUE self) {
+    return INT2NUM(rd_kafka_outq_len(producer_get(self)->rk));
+}
+
+static VALUE producer_drain_events(VALUE self) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    return rcn_events_to_ruby(rcn_events_take(&p->events, NULL));
+}
+
+static VALUE producer_set_report_acks(VALUE self, VALUE flag) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    p->report_acks = RTEST(flag);
+    return flag;
+}
+
+typedef struct {
+    rd_kafka_t *rk;
+    const char *topic;
+    int timeout_ms;
+    int count;
+    rd_kafka_resp_err_t err;
+} metadata_args;
+
+static void *metadata_nogvl(void *data) {
+    metadata_args *a = data;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(a->rk, a->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    a->err = rd_kafka_metadata(a->rk, 0, rkt, &md, a->timeout_ms);
+    a->count = -1;
+    if (!a->err && md && md->topic_cnt == 1) {
+        if (md->topics[0].err) a->err = md->topics[0].err;
+        else a->count = md->topics[0].partition_cnt;
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return NULL;
+}
+
+/* partition_count(topic, timeout_seconds): asks the cluster. */
+static VALUE producer_partition_count(VALUE self, VALUE topic, VALUE timeout) {
+    rcn_producer *p = producer_get(self);
+    metadata_args a = {p->rk, StringValueCStr(topic), (int)(NUM2DBL(timeout) * 1000), -1, 0};
+    rcn_without_gvl(metadata_nogvl, &a, NULL, NULL);
+    if (a.err) rcn_raise_kafka(rcn_eDeliveryError, a.err, "could not read the partitions of the topic");
+    return INT2NUM(a.count);
+}
+
+typedef int32_t (*partitioner_fn)(const rd_kafka_topic_t *, const void *, size_t, int32_t, void *, void *);
+
+/* partition_for(topic, partition_key, partition_count, partitioner): the
+ * partition librdkafka's partitioner would pick for this key. */
+static VALUE producer_partition_for(VALUE self, VALUE topic, VALUE key, VALUE count, VALUE partitioner) {
+    rcn_producer *p = producer_get(self);
+    const char *name = StringValueCStr(partitioner);
+    partitioner_fn fn = NULL;
+    if (!strcmp(name, "consistent")) fn = rd_kafka_msg_partitioner_consistent;
+    else if (!strcmp(name, "consistent_random")) fn = rd_kafka_msg_partitioner_consistent_random;
+    else if (!strcmp(name, "murmur2")) fn = rd_kafka_msg_partitioner_murmur2;
+    else if (!strcmp(name, "murmur2_random")) fn = rd_kafka_msg_partitioner_murmur2_random;
+    else if (!strcmp(name, "fnv1a")) fn = rd_kafka_msg_partitioner_fnv1a;
+    else if (!strcmp(name, "fnv1a_random")) fn = rd_kafka_msg_partitioner_fnv1a_random;
+    else rb_raise(rcn_eConfigError, "unknown partitioner %s", name);
+    StringValue(key);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, StringValueCStr(topic), NULL);
+    int32_t partition = fn(rkt, RSTRING_PTR(key), (size_t)RSTRING_LEN(key), NUM2INT(count), NULL, NULL);
+    rd_kafka_topic_destroy(rkt);
+    return INT2NUM(partition);
+}
+
+typedef struct {
+    rd_kafka_t *rk;
+} flush_args;
+
+static void *flush_chunk_nogvl(void *data) {
+    flush_args *a = data;
+    rd_kafka_flush(a->rk, 100);
+    return NULL;
+}
+
+/* close(timeout_seconds): delivers what is queued (in short interruptible
+ * chunks), fails the rest, stops the report thread, frees the handle. */
+static VALUE producer_close(int argc, VALUE *argv, VALUE self) {
+    VALUE timeout;
+    rb_scan_args(argc, argv, "01", &timeout);
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    if (p->closed || !p->rk) return Qnil;
+    int64_t deadline = rcn_monotonic_ms() + (NIL_P(timeout) ? 30000 : (int64_t)(NUM2DBL(timeout) * 1000.0));
+    flush_args a = {p->rk};
+    while (rd_kafka_outq_len(p->rk) > 0 && rcn_monotonic_ms() < deadline) {
+        rcn_without_gvl(flush_chunk_nogvl, &a, NULL, NULL);
+        rb_thread_check_ints();
+    }
+    destroy_handle(p);
+    return Qnil;
+}
+
+/* In a forked child the librdkafka threads do not exist: forget the handle
+ * without touching it (a small leak beats a hang). */
+static VALUE producer_abandon(VALUE self) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    p->rk = NULL;
+    p->poller_started = 0;
+    p->closed = 1;
+    return Qnil;
+}
+
+static VALUE producer_closed_p(VALUE self) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    return p->closed ? Qtrue : Qfalse;
+}
+
+void rcn_producer_init(VALUE mNative) {
+    cTracker = rb_define_class_under(mNative, "DeliveryTracker", rb_cObject);
+    rb_define_alloc_func(cTracker, tracker_alloc);
+    rb_define_method(cTracker, "wait", tracker_wait, -1);
+    rb_define_method(cTracker, "pending", tracker_pending, 0);
+    rb_define_method(cTracker, "delivered", tracker_delivered, 0);
+    rb_define_method(cTracker, "last_delivery", tracker_last_delivery, 0);
+    rb_define_method(cTracker, "take_failures", tracker_take_failures, 0);
+
+    cProducer = rb_define_class_under(mNative, "Producer", rb_cObject);
+    rb_define_alloc_func(cProducer, producer_alloc);
+    rb_define_method(cProducer, "initialize", producer_initialize, 1);
+    rb_define_method(cProducer, "produce", producer_produce, 7);
+    rb_define_method(cProducer, "queue_length", producer_queue_length, 0);
+    rb_define_method(cProducer, "drain_events", producer_drain_events, 0);
+    rb_define_method(cProducer, "report_acks=", producer_set_report_acks, 1);
+    rb_define_method(cProducer, "partition_count", producer_partition_count, 2);
+    rb_define_method(cProducer, "partition_for", producer_partition_for, 4);
+    rb_define_method(cProducer, "close", producer_close, -1);
+    rb_define_method(cProducer, "abandon!", producer_abandon, 0);
+    rb_define_method(cProducer, "closed?", producer_closed_p, 0);
+}

@@ -1,0 +1,57 @@
+/* Declarations shared by the binding files of racecar's native core.
+ * Engine files (events.c, pause.c, offsets.c, partition_table.c) do not include
+ * this header: they are plain C over librdkafka and never touch Ruby. */
+#ifndef RACECAR_NATIVE_H
+#define RACECAR_NATIVE_H
+
+#include <ruby.h>
+#include <ruby/encoding.h>
+#include <ruby/thread.h>
+#include <ruby/util.h>
+#include <librdkafka/rdkafka.h>
+#include <stdint.h>
+
+#ifndef HAVE_RB_GC_MARK_MOVABLE
+#define rb_gc_mark_movable rb_gc_mark
+#endif
+
+extern VALUE rcn_mRacecar;
+extern VALUE rcn_mNative;
+extern VALUE rcn_eError;
+extern VALUE rcn_eConfigError;
+extern VALUE rcn_eKafkaError;
+extern VALUE rcn_eDeliveryError;
+
+/* errors.c: every raise of a librdkafka failure goes through here. */
+VALUE rcn_err_code_sym(rd_kafka_resp_err_t err);
+VALUE rcn_kafka_error_new(VALUE klass, rd_kafka_resp_err_t err, int fatal, const char *message);
+NORETURN(void rcn_raise_kafka(VALUE klass, rd_kafka_resp_err_t err, const char *context));
+NORETURN(void rcn_raise_error_object(rd_kafka_error_t *error, const char *context));
+
+/* conf.c */
+rd_kafka_conf_t *rcn_conf_from_hash(VALUE properties);
+void rcn_conf_init(VALUE mNative);
+
+/* message.c */
+VALUE rcn_message_new(const rd_kafka_message_t *rkm, int retries_count);
+VALUE rcn_topic_string(const char *topic);
+void rcn_message_init(VALUE mRacecar);
+
+/* event_convert.c: turns the engine's event list into Ruby Arrays. */
+struct rcn_event;
+VALUE rcn_events_to_ruby(struct rcn_event *list);
+VALUE rcn_partition_list_to_hash(const rd_kafka_topic_partition_list_t *list);
+
+/* blocking.c: run a blocking librdkafka call without the GVL. */
+void rcn_without_gvl(void *(*fn)(void *), void *arg, void (*ubf)(void *), void *ubf_arg);
+
+void rcn_consumer_init(VALUE mNative);
+void rcn_runner_init(VALUE cConsumer);
+void rcn_producer_init(VALUE mNative);
+void rcn_admin_init(VALUE mNative);
+
+/* consumer.c -> runner.c */
+struct rcn_consumer;
+struct rcn_consumer *rcn_consumer_get(VALUE self);
+
+#endif

@@ -1,0 +1,363 @@
+/* The main loop of a consumer (Racecar::Native::Consumer#run): poll a batch
+ * without the GVL, group it by partition, call process / process_batch, have
+ * Ruby deliver what was produced, store offset+1 per partition, pause and
+ * rewind failing partitions, resume due ones, commit on a timer. Ruby user code
+ * only runs here, on the calling thread, never inside librdkafka callbacks. */
+#include "consumer.h"
+#include "offsets.h"
+#include <stdlib.h>
+
+static ID id_deliver, id_handle_failure, id_handle_events, id_after_loop;
+
+typedef struct {
+    rcn_consumer *c;
+    VALUE dispatcher;
+    size_t fetch_messages;
+    int max_wait_ms;
+    int batch_mode;
+    uint64_t poll_epoch;
+    size_t *group;                          /* batch indexes of one partition */
+    rd_kafka_topic_partition_list_t *store; /* offsets to store this iteration */
+    size_t processed;
+    int fatal_state;                        /* a non-recoverable jump to resume */
+} iteration;
+
+/* ---------- calling Ruby safely ---------- */
+
+typedef struct {
+    VALUE recv;
+    ID mid;
+    int argc;
+    const VALUE *argv;
+} call_args;
+
+static VALUE call_body(VALUE data) {
+    call_args *a = (call_args *)data;
+    return rb_funcallv(a->recv, a->mid, a->argc, a->argv);
+}
+
+/* Returns 0, or the jump state with the exception in *exc. */
+static int protected_call(VALUE recv, ID mid, int argc, const VALUE *argv, VALUE *exc) {
+    call_args a = {recv, mid, argc, argv};
+    int state = 0;
+    rb_protect(call_body, (VALUE)&a, &state);
+    if (state) *exc = rb_errinfo();
+    return state;
+}
+
+/* Failures racecar retries. Signals, exit, Thread#kill and out-of-memory
+ * propagate instead, after the partition was rewound so nothing is lost. */
+static int recoverable(VALUE exc) {
+    if (!RB_TYPE_P(exc, T_OBJECT) || !rb_obj_is_kind_of(exc, rb_eException)) return 0;
+    return !rb_obj_is_kind_of(exc, rb_eSignal) && !rb_obj_is_kind_of(exc, rb_eSystemExit) &&
+           !rb_obj_is_kind_of(exc, rb_eNoMemError);
+}
+
+/* ---------- offsets ---------- */
+
+static void flush_store(iteration *it) {
+    rcn_consumer *c = it->c;
+    rd_kafka_topic_partition_list_t *list = it->store;
+    it->store = NULL;
+    if (!list) return;
+    if (list->cnt > 0 && c->rk) {
+        rd_kafka_offsets_store(c->rk, list); /* per-partition errors: revoked meanwhile, harmless */
+        for (int i = 0; i < list->cnt; i++) {
+            rcn_partition *p = rcn_ptable_find(&c->table, list->elems[i].topic, list->elems[i].partition);
+            if (p && p->stored_offset < list->elems[i].offset) p->stored_offset = list->elems[i].offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void store_later(iteration *it, const char *topic, int32_t partition, int64_t next_offset) {
+    if (!it->store) it->store = rd_kafka_topic_partition_list_new(8);
+    rcn_offsets_add(it->store, topic, partition, next_offset);
+}
+
+/* ---------- one partition's messages ---------- */
+
+static void drop_messages(iteration *it, size_t from, size_t n) {
+    rcn_consumer *c = it->c;
+    for (size_t k = from; k < n; k++) {
+        size_t i = it->group[k];
+        if (c->batch[i]) rd_kafka_message_destroy(c->batch[i]);
+        c->batch[i] = NULL;
+    }
+}
+
+static void fail_partition(iteration *it, const char *topic, int32_t partition, int64_t offset, VALUE exc, VALUE failed, int state) {
+    rcn_consumer *c = it->c;
+    rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
+    int64_t duration = 0;
+    int failures = 1;
+    if (p) {
+        duration = rcn_pause_failure(p, &c->pause, rcn_monotonic_ms(), offset);
+        failures = p->failures;
+    }
+    if (duration != 0) rcn_consumer_pause_one(c, topic, partition, 1);
+    rcn_consumer_seek_one(c, topic, partition, offset);
+    if (!recoverable(exc)) {
+        it->fatal_state = state;
+        return;
+    }
+    rb_set_errinfo(Qnil);
+    VALUE args[4] = {exc, failed, INT2NUM(failures), duration < 0 ? Qnil : DBL2NUM((double)duration / 1000.0)};
+    VALUE handler_exc;
+    int hstate = protected_call(it->dispatcher, id_handle_failure, 4, args, &handler_exc);
+    if (hstate) {
+        /* The Ruby side rescues its own errors; anything reaching here is a
+         * signal or exit, which must propagate. */
+        it->fatal_state = hstate;
+    }
+}
+
+static int deliver(iteration *it, VALUE *exc) {
+    return protected_call(it->dispatcher, id_deliver, 0, NULL, exc);
+}
+
+static void run_process_group(iteration *it, size_t n, const char *topic, int32_t partition, int retries) {
+    rcn_consumer *c = it->c;
+    int64_t first_offset = c->batch[it->group[0]]->offset;
+    int64_t done = -1; /* offset of the last message processed */
+    int64_t failed_at = -1;
+    VALUE exc = Qnil, failed = Qnil;
+    int state = 0;
+    size_t k;
+    for (k = 0; k < n; k++) {
+        size_t i = it->group[k];
+        rd_kafka_message_t *rkm = c->batch[i];
+        VALUE message = rcn_message_new(rkm, retries);
+        int64_t offset = rkm->offset;
+        rd_kafka_message_destroy(rkm);
+        c->batch[i] = NULL;
+        state = protected_call(c->process_receiver, c->process_mid, 1, &message, &exc);
+        if (state) {
+            failed_at = offset;
+            failed = message;
+            k++;
+            break;
+        }
+        done = offset;
+        it->processed++;
+        if (c->stop_requested) { k++; break; }
+    }
+    drop_messages(it, k, n);
+    if (state && !recoverable(exc)) {
+        /* Leaving now (signal, exit, kill): what the processed messages
+         * produced is unconfirmed, so all of them are redone after restart. */
+        done = -1;
+        failed_at = first_offset;
+    } else if (done >= 0 || state) {
+        VALUE dexc;
+        int dstate = deliver(it, &dexc);
+        if (dstate) {
+            /* Produced messages did not all arrive: the whole run is redone. */
+            if (state) rb_set_errinfo(Qnil);
+            state = dstate;
+            exc = dexc;
+            failed = Qnil;
+            failed_at = first_offset;
+            done = -1;
+        }
+    }
+    if (done >= 0) store_later(it, topic, partition, done + 1);
+    if (state) {
+        fail_partition(it, topic, partition, failed_at, exc, failed, state);
+    } else {
+        rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
+        if (p) rcn_pause_succeeded(p);
+    }
+}
+
+static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t partition, int retries) {
+    rcn_consumer *c = it->c;
+    int64_t first_offset = c->batch[it->group[0]]->offset;
+    int64_t last_offset = first_offset;
+    VALUE messages = rb_ary_new_capa((long)n);
+    for (size_t k = 0; k < n; k++) {
+        size_t i = it->group[k];
+        rd_kafka_message_t *rkm = c->batch[i];
+        rb_ary_push(messages, rcn_message_new(rkm, retries));
+        last_offset = rkm->offset;
+        rd_kafka_message_destroy(rkm);
+        c->batch[i] = NULL;
+    }
+    VALUE exc = Qnil;
+    int state = protected_call(c->process_receiver, c->process_mid, 1, &messages, &exc);
+    if (!state || recoverable(exc)) {
+        VALUE dexc;
+        int dstate = deliver(it, &dexc);
+        if (dstate) {
+            if (state) rb_set_errinfo(Qnil);
+            state = dstate;
+            exc = dexc;
+        }
+    }
+    if (state) {
+        fail_partition(it, topic, partition, first_offset, exc, messages, state);
+    } else {
+        it->processed += n;
+        store_later(it, topic, partition, last_offset + 1);
+        rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
+        if (p) rcn_pause_succeeded(p);
+    }
+}
+
+static void run_group(iteration *it, size_t n) {
+    rcn_consumer *c = it->c;
+    rd_kafka_message_t *first = c->batch[it->group[0]];
+    const char *topic = rd_kafka_topic_name(first->rkt);
+    int32_t partition = first->partition;
+    rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
+    if (!p || !p->assigned || p->paused) {
+        drop_messages(it, 0, n);
+        return;
+    }
+    if (p->revoked_epoch > it->poll_epoch) {
+        /* Revoked and given back within this poll: these messages predate the
+         * new assignment. Rewind to the first of them instead of guessing. */
+        int64_t offset = first->offset;
+        drop_messages(it, 0, n);
+        rcn_consumer_seek_one(c, topic, partition, offset);
+        return;
+    }
+    /* The topic name lives in the librdkafka topic handle, which the
+     * messages keep alive; copy it before they are destroyed. */
+    char *name = ruby_strdup(topic);
+    int retries = p->failures;
+    if (it->batch_mode) run_batch_group(it, n, name, partition, retries);
+    else run_process_group(it, n, name, partition, retries);
+    xfree(name);
+}
+
+static void push_message_error(rcn_consumer *c, rd_kafka_message_t *rkm) {
+    if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    rcn_event *ev = rcn_event_new(RCN_EV_ERROR, NULL, rd_kafka_message_errstr(rkm));
+    if (!ev) return;
+    ev->err = rkm->err;
+    rcn_events_push(&c->events, ev);
+}
+
+static void dispatch_batch(iteration *it) {
+    rcn_consumer *c = it->c;
+    for (size_t i = 0; i < c->batch_len; i++) {
+        if (c->stop_requested || it->fatal_state) break;
+        rd_kafka_message_t *first = c->batch[i];
+        if (!first) continue;
+        if (first->err || !first->rkt) {
+            push_message_error(c, first);
+            rd_kafka_message_destroy(first);
+            c->batch[i] = NULL;
+            continue;
+        }
+        size_t n = 0;
+        for (size_t j = i; j < c->batch_len; j++) {
+            rd_kafka_message_t *m = c->batch[j];
+            if (m && !m->err && m->rkt == first->rkt && m->partition == first->partition) it->group[n++] = j;
+        }
+        run_group(it, n);
+    }
+}
+
+/* ---------- the loop ---------- */
+
+static void resume_due_partitions(rcn_consumer *c) {
+    int64_t now = rcn_monotonic_ms();
+    for (size_t i = 0; i < c->table.len; i++) {
+        rcn_partition *p = &c->table.items[i];
+        if (!rcn_pause_due(p, now)) continue;
+        rcn_pause_resumed(p);
+        if (p->assigned) rcn_consumer_pause_one(c, p->topic, p->partition, 0);
+    }
+}
+
+static void hand_events_to_ruby(iteration *it) {
+    rcn_consumer *c = it->c;
+    if (!rcn_events_pending(&c->events)) return;
+    size_t dropped = 0;
+    VALUE events = rcn_events_to_ruby(rcn_events_take(&c->events, &dropped));
+    if (dropped) {
+        rb_ary_push(events, rb_ary_new_from_args(4, ID2SYM(rb_intern("log")), INT2NUM(4), rb_str_new_cstr("RACECAR"),
+                                                 rb_sprintf("%zu librdkafka events were dropped", dropped)));
+    }
+    rb_funcall(it->dispatcher, id_handle_events, 1, events);
+}
+
+static void run_iteration(iteration *it) {
+    rcn_consumer *c = it->c;
+    int timeout = it->max_wait_ms;
+    int64_t due = rcn_pause_next_due_in(&c->table, rcn_monotonic_ms());
+    if (due >= 0 && due < timeout) timeout = (int)due;
+    it->poll_epoch = c->table.epoch;
+    it->processed = 0;
+    rcn_consumer_poll_into_batch(c, it->fetch_messages, timeout);
+    hand_events_to_ruby(it); /* rebalance hooks run before the new partitions' messages */
+    dispatch_batch(it);
+    rcn_consumer_destroy_batch(c);
+    flush_store(it);
+    if (it->fatal_state) return;
+    resume_due_partitions(c);
+    if (rcn_monotonic_ms() - c->last_commit_ms >= c->commit_interval_ms) rcn_consumer_commit(c, c->sync_commits);
+    hand_events_to_ruby(it);
+    rb_funcall(it->dispatcher, id_after_loop, 1, SIZET2NUM(it->processed));
+}
+
+static VALUE run_body(VALUE data) {
+    iteration *it = (iteration *)data;
+    while (!it->c->stop_requested && !it->fatal_state) run_iteration(it);
+    return Qnil;
+}
+
+static VALUE run_cleanup(VALUE data) {
+    iteration *it = (iteration *)data;
+    rcn_consumer *c = it->c;
+    rcn_consumer_destroy_batch(c);
+    flush_store(it);
+    free(it->group);
+    it->group = NULL;
+    c->running = 0;
+    c->dispatcher = Qnil;
+    return Qnil;
+}
+
+/* run(dispatcher, fetch_messages:, max_wait_time:, batch:)
+ * dispatcher answers deliver, handle_failure(exception, message_or_messages,
+ * retries, pause_seconds_or_nil), handle_events(events), after_loop(count);
+ * dispatch_to(receiver, method) chose who gets each message or batch. */
+static VALUE consumer_run(VALUE self, VALUE dispatcher, VALUE fetch_messages, VALUE max_wait_time, VALUE batch) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    if (c->running) rb_raise(rcn_eError, "the consumer is already running");
+    if (NIL_P(c->process_receiver)) rb_raise(rcn_eError, "call dispatch_to(receiver, method) before run");
+    long fetch = NUM2LONG(fetch_messages);
+    if (fetch < 1) rb_raise(rb_eArgError, "fetch_messages must be at least 1");
+    iteration it = {0};
+    it.c = c;
+    it.dispatcher = dispatcher;
+    it.fetch_messages = (size_t)fetch;
+    it.max_wait_ms = (int)(NUM2DBL(max_wait_time) * 1000.0);
+    it.batch_mode = RTEST(batch);
+    it.group = malloc(it.fetch_messages * sizeof(size_t));
+    if (!it.group) rb_raise(rb_eNoMemError, "out of memory");
+    RB_OBJ_WRITE(self, &c->dispatcher, dispatcher);
+    c->running = 1;
+    rb_ensure(run_body, (VALUE)&it, run_cleanup, (VALUE)&it);
+    if (it.fatal_state) rb_jump_tag(it.fatal_state);
+    return self;
+}
+
+static VALUE consumer_dispatch_to(VALUE self, VALUE receiver, VALUE method) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    RB_OBJ_WRITE(self, &c->process_receiver, receiver);
+    c->process_mid = rb_to_id(method);
+    return Qnil;
+}
+
+void rcn_runner_init(VALUE cConsumer) {
+    id_deliver = rb_intern("deliver");
+    id_handle_failure = rb_intern("handle_failure");
+    id_handle_events = rb_intern("handle_events");
+    id_after_loop = rb_intern("after_loop");
+    rb_define_method(cConsumer, "run", consumer_run, 4);
+    rb_define_method(cConsumer, "dispatch_to", consumer_dispatch_to, 2);
+}
