@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "json"
 require "tmpdir"
 require "racecar/instrumenter"
 require "racecar/datadog"
@@ -101,5 +102,41 @@ RSpec.describe Racecar::Datadog do
 
     expect(results.uniq).to eq([:processed])
     expect(elapsed).to be < 2
+  end
+
+  describe "extra/datadog-dashboard.json" do
+    let(:dashboard) { JSON.parse(File.read(File.expand_path("../../extra/datadog-dashboard.json", __dir__))) }
+    let(:queries) do
+      collect = lambda do |widgets|
+        widgets.flat_map do |widget|
+          definition = widget.fetch("definition")
+          nested = definition["widgets"] ? collect.call(definition["widgets"]) : []
+          nested + Array(definition["requests"]).map { |request| request.fetch("q") }
+        end
+      end
+      collect.call(dashboard.fetch("widgets"))
+    end
+    # [metric, aggregate suffix or nil] for every metric a query reads
+    let(:used) do
+      queries.flat_map do |query|
+        query.scan(/racecar\.([a-z_.]+?)(?:\.(avg|max|median|95percentile|count))?\{/)
+      end
+    end
+
+    it "charts every metric the subscriber sends, under the racecar namespace" do
+      expect(used.map(&:first).uniq).to match_array(Racecar::Datadog::Subscriber::METRICS.keys)
+    end
+
+    it "reads aggregates (.avg, .95percentile...) only of timings and histograms" do
+      used.each do |metric, suffix|
+        type = Racecar::Datadog::Subscriber::METRICS.fetch(metric).first
+        expect([metric, suffix.nil?]).to eq([metric, !type.start_with?("timing", "histogram")])
+      end
+    end
+
+    it "offers template variables for the tags the metrics carry" do
+      expect(dashboard.fetch("template_variables").map { |v| v.fetch("prefix") })
+        .to eq(%w[client group_id topic partition])
+    end
   end
 end

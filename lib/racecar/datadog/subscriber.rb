@@ -26,6 +26,40 @@ module Racecar
         "produce_delivery_error" => :produce_delivery_error
       }.freeze
 
+      # Every metric this subscriber sends (before the namespace): type, the event
+      # it comes from, and what it means. The README and the dashboard follow it.
+      METRICS = {
+        "consumer.processed_messages" => ["count", "process_message, process_batch", "messages processed without error"],
+        "consumer.processed_batches" => ["count", "process_batch", "batches processed without error"],
+        "consumer.process_message.latency" => ["timing (ms)", "process_message", "time spent in #process"],
+        "consumer.process_batch.latency" => ["timing (ms)", "process_batch", "time spent in #process_batch"],
+        "consumer.process_message.errors" => ["count", "process_message", "#process raised"],
+        "consumer.process_batch.errors" => ["count", "process_batch", "#process_batch raised"],
+        "consumer.batch_size" => ["histogram", "process_batch", "messages per batch"],
+        "consumer.offset" => ["gauge", "process_message, process_batch", "last processed offset"],
+        "consumer.time_lag" => ["gauge (ms)", "process_message, process_batch", "now minus the message's create time"],
+        "consumer.lag" => ["gauge", "statistics", "messages behind the high watermark (librdkafka)"],
+        "consumer.pause.duration" => ["gauge (s)", "pause_status", "how long a partition has been paused"],
+        "consumer.join_group" => ["count", "join_group", "the consumer joined its group"],
+        "consumer.join_group.latency" => ["timing (ms)", "join_group", "time taken to join (when timed)"],
+        "consumer.leave_group" => ["count", "leave_group", "the consumer left its group"],
+        "consumer.leave_group.latency" => ["timing (ms)", "leave_group", "time taken to leave (when timed)"],
+        "consumer.partitions_assigned" => ["count", "partitions_assigned", "partitions gained in a rebalance"],
+        "consumer.partitions_revoked" => ["count", "partitions_revoked", "partitions lost in a rebalance"],
+        "consumer.poll.errors" => ["count", "poll_error", "errors while polling (tag error:<class>)"],
+        "producer.produced_messages" => ["count", "produce_message, produce_sync, produce_async", "messages produced"],
+        "producer.message_size" => ["histogram", "produce_message, produce_sync, produce_async", "key + value bytes"],
+        "producer.buffer.size" => ["gauge", "produce_message", "messages buffered until deliver!"],
+        "producer.produce_sync.latency" => ["timing (ms)", "produce_sync", "Racecar.produce_sync, delivery included"],
+        "producer.produce_async.latency" => ["timing (ms)", "produce_async", "Racecar.produce_async (enqueueing)"],
+        "producer.produce.errors" => ["count", "produce_sync, produce_async", "a produce call raised"],
+        "producer.deliver_messages.latency" => ["timing (ms)", "deliver_messages", "time spent in deliver!"],
+        "producer.deliver_messages.errors" => ["count", "deliver_messages", "deliver! raised"],
+        "producer.delivered_messages" => ["count", "deliver_messages", "messages delivered by deliver!"],
+        "producer.acknowledged_messages" => ["count", "acknowledged_message", "messages the broker acknowledged"],
+        "producer.delivery_errors" => ["count", "produce_delivery_error", "messages the broker did not take"]
+      }.freeze
+
       attr_reader :client, :handler_errors
 
       def initialize(client:, instrumenter:, logger: nil)
@@ -171,19 +205,19 @@ module Racecar
       def deliver_messages(_event, payload, duration)
         tags = producer_tags(payload, nil)
         if payload[:exception]
-          @client.increment("producer.deliver.errors", tags: tags)
+          @client.increment("producer.deliver_messages.errors", tags: tags)
           return
         end
-        @client.timing("producer.deliver.latency", milliseconds(duration), tags: tags)
+        @client.timing("producer.deliver_messages.latency", milliseconds(duration), tags: tags)
         @client.count("producer.delivered_messages", payload[:delivered_message_count].to_i, tags: tags)
       end
 
       def acknowledged_message(_event, payload, _duration)
-        @client.increment("producer.ack.messages", tags: producer_tags(payload, nil, payload[:partition]))
+        @client.increment("producer.acknowledged_messages", tags: producer_tags(payload, nil, payload[:partition]))
       end
 
       def produce_delivery_error(_event, payload, _duration)
-        @client.increment("producer.delivery.errors", tags: producer_tags(payload, nil, payload[:partition]))
+        @client.increment("producer.delivery_errors", tags: producer_tags(payload, nil, payload[:partition]))
       end
 
       # --- helpers ----------------------------------------------------------

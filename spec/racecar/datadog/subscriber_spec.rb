@@ -179,7 +179,7 @@ RSpec.describe Racecar::Datadog::Subscriber do
 
       metrics = received
       expect(metrics["racecar.producer.delivered_messages"]).to have_attributes(value: 4, type: "c")
-      expect(metrics["racecar.producer.deliver.latency"].value).to be >= 9
+      expect(metrics["racecar.producer.deliver_messages.latency"].value).to be >= 9
     end
 
     it "counts acknowledged messages and delivery errors per topic and partition" do
@@ -188,9 +188,46 @@ RSpec.describe Racecar::Datadog::Subscriber do
                               client_id: "my-app", topic: "out", partition: 1, exception: Racecar::MessageDeliveryError.new)
 
       metrics = received(events: 2)
-      expect(metrics["racecar.producer.ack.messages"].tags).to eq(["env:spec", "client:my-app", "topic:out", "partition:1"])
-      expect(metrics["racecar.producer.delivery.errors"]).to have_attributes(value: 1, type: "c")
+      expect(metrics["racecar.producer.acknowledged_messages"].tags).to eq(["env:spec", "client:my-app", "topic:out", "partition:1"])
+      expect(metrics["racecar.producer.delivery_errors"]).to have_attributes(value: 1, type: "c")
     end
+  end
+
+  it "sends exactly the metrics listed in METRICS, over all events and outcomes" do
+    base = consumer.merge(topic: "t", partition: 0)
+    calls = [
+      -> { instrumenter.instrument("process_message", base.merge(offset: 1, create_time: Time.now)) { nil } },
+      -> { instrumenter.instrument("process_message", base.merge(offset: 1)) { raise "x" } },
+      -> { instrumenter.instrument("process_batch", base.merge(message_count: 2, last_offset: 2)) { nil } },
+      -> { instrumenter.instrument("process_batch", base.merge(message_count: 2)) { raise "x" } },
+      -> { instrumenter.instrument("pause_status", base.merge(duration: 1.0)) },
+      -> { instrumenter.instrument("join_group", consumer.dup) { sleep 0.001 } },
+      -> { instrumenter.instrument("leave_group", consumer.dup) { sleep 0.001 } },
+      -> { instrumenter.instrument("partitions_assigned", consumer.merge(topic_partitions: { "t" => [0] })) },
+      -> { instrumenter.instrument("partitions_revoked", consumer.merge(topic_partitions: { "t" => [0] })) },
+      -> { instrumenter.instrument("poll_error", consumer.merge(exception: RuntimeError.new)) },
+      lambda do
+        stats = { "topics" => { "t" => { "partitions" => { "0" => { "consumer_lag" => 1 } } } } }
+        instrumenter.instrument("statistics", consumer.merge(statistics: stats))
+      end,
+      -> { instrumenter.instrument("produce_message", base.merge(value: "v", buffer_size: 1)) },
+      -> { instrumenter.instrument("produce_sync", topic: "t", value: "v") { nil } },
+      -> { instrumenter.instrument("produce_async", topic: "t", value: "v") { nil } },
+      -> { instrumenter.instrument("produce_sync", topic: "t", value: "v") { raise "x" } },
+      -> { instrumenter.instrument("deliver_messages", delivered_message_count: 1) { nil } },
+      -> { instrumenter.instrument("deliver_messages", {}) { raise "x" } },
+      -> { instrumenter.instrument("acknowledged_message", topic: "t", partition: 0, offset: 1) },
+      -> { instrumenter.instrument("produce_delivery_error", topic: "t", partition: 0, exception: RuntimeError.new) }
+    ]
+
+    calls.each do |call|
+      call.call
+    rescue RuntimeError
+      nil
+    end
+    names = agent.metrics(datagrams: calls.size).map(&:name).uniq
+
+    expect(names).to match_array(described_class::METRICS.keys.map { |name| "racecar.#{name}" })
   end
 
   it "listens only to the events it turns into metrics" do
