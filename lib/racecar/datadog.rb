@@ -20,7 +20,8 @@ module Racecar
     def self.install(config:, instrumenter: nil, env: ENV, logger: nil)
       instrumenter ||= Racecar.instrumenter
       logger ||= config.logger if config.respond_to?(:logger)
-      Subscriber.new(client: build_client(config: config, env: env), instrumenter: instrumenter, logger: logger).subscribe
+      client = build_client(config: config, env: env)
+      Subscriber.new(client: client, instrumenter: instrumenter, logger: logger).subscribe
     end
 
     # The agent's address comes from the config; without one, from the variables

@@ -94,7 +94,8 @@ module Racecar
     def subscribe(name_or_pattern = nil, &callback)
       raise ArgumentError, "subscribe needs a block" unless callback
 
-      pattern = name_or_pattern.is_a?(Regexp) || name_or_pattern.nil? ? name_or_pattern : event_name_for(name_or_pattern)
+      pattern = name_or_pattern
+      pattern = event_name_for(pattern) unless pattern.nil? || pattern.is_a?(Regexp)
       subscription = Subscription.new(pattern, callback)
       @lock.synchronize do
         @subscriptions = (@subscriptions + [subscription]).freeze

@@ -18,7 +18,8 @@ RSpec.describe Racecar::Datadog do
   after { subscribers.each(&:close) }
 
   def install(env: {}, **settings)
-    subscribers << described_class.install(config: DatadogSettings.new(**settings), instrumenter: instrumenter, env: env)
+    config = DatadogSettings.new(**settings)
+    subscribers << described_class.install(config: config, instrumenter: instrumenter, env: env)
     subscribers.last
   end
 
@@ -59,7 +60,8 @@ RSpec.describe Racecar::Datadog do
     Dir.mktmpdir do |dir|
       agent = DatadogAgent.unix(File.join(dir, "dsd.socket"))
       udp_agent = DatadogAgent.udp
-      install(datadog_socket_path: File.join(dir, "dsd.socket"), datadog_host: "127.0.0.1", datadog_port: udp_agent.port)
+      install(datadog_socket_path: File.join(dir, "dsd.socket"),
+              datadog_host: "127.0.0.1", datadog_port: udp_agent.port)
 
       instrumenter.instrument("leave_group", payload.dup)
 

@@ -231,7 +231,9 @@ RSpec.describe Racecar::Instrumenter do
       result["listening_before"] = instrumenter.listening?(:process_message)
       result["silent_value"] = instrumenter.instrument(:process_message) { |payload| payload.inspect }
       seen = []
-      instrumenter.subscribe(:process_message) { |name, payload, duration| seen << [name, payload, duration.is_a?(Float)] }
+      instrumenter.subscribe(:process_message) do |name, payload, duration|
+        seen << [name, payload, duration.is_a?(Float)]
+      end
       result["listening_after"] = instrumenter.listening?(:process_message)
       result["value"] = instrumenter.instrument(:process_message, offset: 1) { :done }
       begin

@@ -66,7 +66,9 @@ class DatadogAgent
 
   # The metrics in the next `datagrams` datagrams (fewer if `timeout` passes first).
   def metrics(datagrams: 1, timeout: 2)
-    datagrams(count: datagrams, timeout: timeout).flat_map { |datagram| datagram.split("\n").map { |line| self.class.parse(line) } }
+    datagrams(count: datagrams, timeout: timeout).flat_map do |datagram|
+      datagram.split("\n").map { |line| self.class.parse(line) }
+    end
   end
 
   def close

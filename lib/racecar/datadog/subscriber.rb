@@ -29,7 +29,7 @@ module Racecar
       # Every metric this subscriber sends (before the namespace): type, the event
       # it comes from, and what it means. The README and the dashboard follow it.
       METRICS = {
-        "consumer.processed_messages" => ["count", "process_message, process_batch", "messages processed without error"],
+        "consumer.processed_messages" => ["count", "process_message, process_batch", "messages processed"],
         "consumer.processed_batches" => ["count", "process_batch", "batches processed without error"],
         "consumer.process_message.latency" => ["timing (ms)", "process_message", "time spent in #process"],
         "consumer.process_batch.latency" => ["timing (ms)", "process_batch", "time spent in #process_batch"],
@@ -52,7 +52,7 @@ module Racecar
         "producer.buffer.size" => ["gauge", "produce_message", "messages buffered until deliver!"],
         "producer.produce_sync.latency" => ["timing (ms)", "produce_sync", "Racecar.produce_sync, delivery included"],
         "producer.produce_async.latency" => ["timing (ms)", "produce_async", "Racecar.produce_async (enqueueing)"],
-        "producer.produce.errors" => ["count", "produce_sync, produce_async", "a produce call raised"],
+        "producer.produce.errors" => ["count", "produce_message, produce_sync, produce_async", "a produce call raised"],
         "producer.deliver_messages.latency" => ["timing (ms)", "deliver_messages", "time spent in deliver!"],
         "producer.deliver_messages.errors" => ["count", "deliver_messages", "deliver! raised"],
         "producer.delivered_messages" => ["count", "deliver_messages", "messages delivered by deliver!"],
@@ -103,7 +103,9 @@ module Racecar
         @client.batch { send(handler, event, payload, duration) }
       rescue StandardError => e
         @handler_errors += 1
-        @logger&.warn("racecar datadog: dropping metrics for #{event}: #{e.class}: #{e.message}") if @handler_errors == 1
+        return unless @handler_errors == 1
+
+        @logger&.warn("racecar datadog: dropping metrics for #{event}: #{e.class}: #{e.message}")
       end
 
       # --- consumer ---------------------------------------------------------
@@ -187,6 +189,10 @@ module Racecar
       # Racecar::Consumer#produce buffering a message for deliver!.
       def produce_message(_event, payload, _duration)
         tags = producer_tags(payload, "produce")
+        if payload[:exception]
+          @client.increment("producer.produce.errors", tags: tags)
+          return
+        end
         count_produced(payload, tags)
         @client.gauge("producer.buffer.size", payload[:buffer_size].to_i, tags: tags) if payload.key?(:buffer_size)
       end

@@ -59,7 +59,8 @@ RSpec.describe Racecar::Datadog::Subscriber do
     end
 
     it "counts an error instead when processing raised" do
-      expect { instrumenter.instrument("process_message", payload) { raise "bad message" } }.to raise_error("bad message")
+      expect { instrumenter.instrument("process_message", payload) { raise "bad message" } }
+        .to raise_error("bad message")
 
       metrics = received
       expect(metrics.keys).to eq(["racecar.consumer.process_message.errors"])
@@ -159,6 +160,15 @@ RSpec.describe Racecar::Datadog::Subscriber do
       )
     end
 
+    it "counts a Consumer#produce that raised as a produce error" do
+      expect { instrumenter.instrument("produce_message", client_id: "my-app", topic: "out") { raise "too big" } }
+        .to raise_error("too big")
+
+      metrics = received
+      expect(metrics.keys).to eq(["racecar.producer.produce.errors"])
+      expect(metrics.values.first.tag("method")).to eq("produce")
+    end
+
     it "times produce_sync and tags it with the method" do
       instrumenter.instrument("produce_sync", client_id: "my-app", topic: "out", value: "x") { sleep 0.01 }
 
@@ -184,11 +194,12 @@ RSpec.describe Racecar::Datadog::Subscriber do
 
     it "counts acknowledged messages and delivery errors per topic and partition" do
       instrumenter.instrument("acknowledged_message", client_id: "my-app", topic: "out", partition: 1, offset: 5)
-      instrumenter.instrument("produce_delivery_error",
-                              client_id: "my-app", topic: "out", partition: 1, exception: Racecar::MessageDeliveryError.new)
+      instrumenter.instrument("produce_delivery_error", client_id: "my-app", topic: "out", partition: 1,
+                                                        exception: Racecar::MessageDeliveryError.new)
 
       metrics = received(events: 2)
-      expect(metrics["racecar.producer.acknowledged_messages"].tags).to eq(["env:spec", "client:my-app", "topic:out", "partition:1"])
+      expect(metrics["racecar.producer.acknowledged_messages"].tags)
+        .to eq(["env:spec", "client:my-app", "topic:out", "partition:1"])
       expect(metrics["racecar.producer.delivery_errors"]).to have_attributes(value: 1, type: "c")
     end
   end
