@@ -1,0 +1,71 @@
+# frozen_string_literal: true
+
+require_relative "racecar/version"
+require_relative "racecar/errors"
+require_relative "racecar/config"
+require_relative "racecar/instrumenter"
+require_relative "racecar/native"
+require_relative "racecar/librdkafka_log"
+require_relative "racecar/rebalance_event"
+require_relative "racecar/consumer"
+require_relative "racecar/consumer_validation"
+require_relative "racecar/delivery_failure"
+require_relative "racecar/producer"
+require_relative "racecar/runner"
+
+# Racecar: Kafka consumers in small Ruby classes, with a native librdkafka core.
+module Racecar
+  class << self
+    def config
+      @config ||= Config.new(env: ENV)
+    end
+
+    attr_writer :config
+
+    def configure
+      yield config
+    end
+
+    def logger
+      config.logger
+    end
+
+    def logger=(logger)
+      config.logger = logger
+    end
+
+    def instrumenter
+      @instrumenter ||= Instrumenter.new
+    end
+
+    attr_writer :instrumenter
+
+    def runner(consumer)
+      Runner.new(consumer, config: config, logger: logger, instrumenter: instrumenter, producer: producer)
+    end
+
+    # The process-wide producer; built on first use (after any fork).
+    def producer
+      @producer_lock.synchronize do
+        @producer ||= begin
+          at_exit { @producer&.close }
+          Producer.new(config: config, logger: logger, instrumenter: instrumenter)
+        end
+      end
+    end
+
+    def produce_sync(value:, topic:, **options)
+      producer.produce_sync(value: value, topic: topic, **options)
+    end
+
+    def produce_async(value:, topic:, **options)
+      producer.produce_async(value: value, topic: topic, **options)
+    end
+
+    def wait_for_delivery(&block)
+      producer.wait_for_delivery(&block)
+    end
+  end
+
+  @producer_lock = Mutex.new
+end

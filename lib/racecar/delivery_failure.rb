@@ -1,0 +1,32 @@
+# frozen_string_literal: true
+
+module Racecar
+  # Turns librdkafka delivery failures into a MessageDeliveryError whose
+  # message says what probably went wrong.
+  module DeliveryFailure
+    HINTS = {
+      msg_timed_out: "the broker did not acknowledge it within message_timeout; is the broker reachable?",
+      timed_out: "the broker did not answer in time; is it reachable?",
+      msg_size_too_large: "the message is larger than the broker or topic accepts (message.max.bytes)",
+      unknown_topic_or_part: "the topic or partition does not exist; create it first",
+      unknown_partition: "the partition does not exist for this topic",
+      unknown_topic: "the topic does not exist; create it first",
+      topic_authorization_failed: "this client is not authorized to write to the topic",
+      cluster_authorization_failed: "this client is not authorized on the cluster",
+      purge_queue: "the producer was closed before the message was sent",
+      purge_inflight: "the producer was closed while the message was in flight",
+    }.freeze
+
+    module_function
+
+    # failures: [[topic, partition, code, description], ...] from a tracker
+    def error_for(failures)
+      topic, partition, code, description = failures.first
+      hint = HINTS[code]
+      more = failures.size > 1 ? " (and #{failures.size - 1} more failed)" : ""
+      text = "Failed to deliver a message to #{topic}/#{partition}: #{description} (#{code})"
+      text += "; #{hint}" if hint
+      MessageDeliveryError.new(text + more, code: code, topic: topic, partition: partition)
+    end
+  end
+end

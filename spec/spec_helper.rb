@@ -1,0 +1,17 @@
+# frozen_string_literal: true
+
+$LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
+require "racecar"
+require_relative "support/kafka"
+
+RSpec.configure do |config|
+  config.expect_with(:rspec) { |c| c.syntax = :expect }
+  config.mock_with(:rspec) { |c| c.verify_partial_doubles = true }
+  config.disable_monkey_patching!
+  config.order = :random
+  Kernel.srand config.seed
+  config.include KafkaHelpers, :kafka
+  # A spec that needs the broker fails loudly when it is absent; it never skips.
+  config.before(:context, :kafka) { KafkaHelpers.require_broker! }
+  config.after(:context, :kafka) { KafkaHelpers.delete_created_topics }
+end
