@@ -7,7 +7,8 @@ require_relative "../support/cli"
 # real signals), with a stand-in for Racecar::Runner so that what is tested
 # is process management alone. Workers leave files behind as evidence.
 RSpec.describe "Racecar::ParallelRunner" do
-  SCRIPT = <<~'RUBY'
+  let(:script) do
+    <<~'RUBY'
     require "logger"
     require "racecar/parallel_runner"
     $stdout.sync = true
@@ -19,17 +20,23 @@ RSpec.describe "Racecar::ParallelRunner" do
         @dir = dir
         @index = index
         @stop = false
-        File.write("#{dir}/built-#{index}", Process.pid.to_s)
+        mark("built")
+      end
+
+      # Written then renamed, so the spec never reads a half-written file.
+      def mark(name)
+        File.write("#{@dir}/.#{name}-#{@index}", Process.pid.to_s)
+        File.rename("#{@dir}/.#{name}-#{@index}", "#{@dir}/#{name}-#{@index}")
       end
 
       def run
-        File.write("#{@dir}/running-#{@index}", Process.pid.to_s)
+        mark("running")
         if ENV["CRASH_INDEX"] == @index.to_s
           sleep 0.3
           raise ArgumentError, "boom in worker #{@index}"
         end
         sleep 0.01 until @stop
-        File.write("#{@dir}/stopped-#{@index}", Process.pid.to_s)
+        mark("stopped")
       end
 
       def stop
@@ -45,7 +52,8 @@ RSpec.describe "Racecar::ParallelRunner" do
     ).run
     puts "parent #{Process.pid} exits with #{status}"
     exit status
-  RUBY
+    RUBY
+  end
 
   around do |example|
     Dir.mktmpdir("racecar-parallel") do |dir|
@@ -56,7 +64,7 @@ RSpec.describe "Racecar::ParallelRunner" do
 
   def start(workers: 3, env: {})
     stdin, out, err, thread = Open3.popen3(env, RbConfig.ruby, "-I", File.join(CliSpecHelpers::ROOT, "lib"),
-                                           "-e", SCRIPT, @dir, workers.to_s)
+                                           "-e", script, @dir, workers.to_s)
     stdin.close
     @process = { out: out, err: err, thread: thread }
     spawned_pids << thread.pid

@@ -75,3 +75,116 @@ RSpec.configure do |config|
   config.include CliSpecHelpers
   config.after { kill_spawned }
 end
+
+# A racecar (or any) child process whose stdout and stderr go to files, so
+# that specs can read what it printed so far while it keeps running.
+class CliSpecProcess
+  attr_reader :pid
+
+  def initialize(argv, env:, chdir:, log_dir:)
+    @out_path = File.join(log_dir, "stdout-#{object_id}.log")
+    @err_path = File.join(log_dir, "stderr-#{object_id}.log")
+    @pid = Process.spawn(env, RbConfig.ruby, *argv, chdir: chdir, in: File::NULL, out: @out_path, err: @err_path)
+    @status = nil
+  end
+
+  def stdout
+    File.exist?(@out_path) ? File.read(@out_path) : ""
+  end
+
+  def stderr
+    File.exist?(@err_path) ? File.read(@err_path) : ""
+  end
+
+  def signal(name)
+    Process.kill(name, @pid)
+  end
+
+  # Waits for the process to exit; returns its Process::Status, or nil on timeout.
+  def wait(timeout: 30)
+    return @status if @status
+
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+    loop do
+      _, status = Process.wait2(@pid, Process::WNOHANG)
+      return @status = status if status
+      return nil if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+      sleep 0.05
+    end
+  end
+
+  def running?
+    @status.nil? && wait(timeout: 0).nil?
+  end
+
+  # Kills it if a failed example left it running.
+  def kill
+    return unless running?
+
+    Process.kill("KILL", @pid)
+    wait(timeout: 5)
+  rescue Errno::ESRCH, Errno::ECHILD
+    nil
+  end
+
+  def describe
+    "stdout:\n#{stdout}\nstderr:\n#{stderr}"
+  end
+end
+
+# For spec/integration/cli_*_spec.rb: run the real exe/racecar against the
+# broker from `bin/kafka start` on 127.0.0.1:9092.
+module CliIntegrationHelpers
+  BROKER = "127.0.0.1:9092"
+
+  def self.ensure_broker!
+    require "socket"
+    Socket.tcp("127.0.0.1", 9092, connect_timeout: 2).close
+  rescue SystemCallError, SocketError => e
+    raise "No Kafka broker on #{BROKER} (#{e.message}): start one with `bin/kafka start`"
+  end
+
+  def unique_name(prefix)
+    require "securerandom"
+    "#{prefix}-#{SecureRandom.hex(5)}"
+  end
+
+  # Starts exe/racecar in `chdir` with RACECAR_BROKERS pointing at the spec broker.
+  def start_racecar(*args, env: {}, chdir:)
+    process = CliSpecProcess.new([CliSpecHelpers::RACECAR, *args], env: { "RACECAR_BROKERS" => BROKER }.merge(env),
+                                                                   chdir: chdir, log_dir: chdir)
+    racecar_processes << process
+    process
+  end
+
+  def racecar_processes
+    @racecar_processes ||= []
+  end
+
+  # Produces with `racecarctl produce`, which also exercises that command.
+  def produce_with_racecarctl(topic, value, partition: nil, env: {}, chdir: Dir.pwd)
+    args = ["produce", "-t", topic, "-v", value]
+    args += ["--partition", partition.to_s] if partition
+    out, err, status = racecarctl(*args, env: { "RACECAR_BROKERS" => BROKER }.merge(env), chdir: chdir)
+    raise "racecarctl produce failed (#{status.exitstatus}): #{out}#{err}" unless status.success?
+
+    out
+  end
+
+  # Lines "pid partition value" written by the spec consumers.
+  def consumed(path)
+    return [] unless File.exist?(path)
+
+    File.readlines(path, chomp: true).map do |line|
+      pid, partition, value = line.split(" ", 3)
+      { pid: pid.to_i, partition: partition.to_i, value: value }
+    end
+  end
+end
+
+RSpec.configure do |config|
+  config.include CliIntegrationHelpers, :cli_integration
+  config.before(:context, :cli_integration) { CliIntegrationHelpers.ensure_broker! }
+  config.after(:example, :cli_integration) { racecar_processes.each(&:kill) }
+end

@@ -1,0 +1,72 @@
+# frozen_string_literal: true
+
+require "tmpdir"
+require_relative "../support/cli"
+
+# `--require racecar/heroku` with Heroku-style variables pointing at the spec
+# broker's SSL listener (127.0.0.1:9094, certificates from bin/kafka).
+RSpec.describe "racecar with racecar/heroku (integration)", :cli_integration do
+  let(:certs) { File.join(CliSpecHelpers::ROOT, "tmp", "kafka", "certs") }
+  let(:consumers_source) do
+    <<~RUBY
+      class CliSpecHerokuConsumer < Racecar::Consumer
+        subscribes_to ENV.fetch("SPEC_TOPIC")
+
+        def process(message)
+          File.open(ENV.fetch("SPEC_OUTPUT"), "a") { |file| file.puts([Process.pid, message.partition, message.value].join(" ")) }
+        end
+      end
+    RUBY
+  end
+
+  around do |example|
+    Dir.mktmpdir("racecar-cli-heroku") do |dir|
+      @app = dir
+      File.write(File.join(dir, "consumers.rb"), consumers_source)
+      example.run
+    end
+  end
+
+  let(:topic) { unique_name("cli-heroku") }
+  let(:output) { File.join(@app, "consumed.txt") }
+
+  def heroku_env(ca: "ca.pem")
+    {
+      "KAFKA_URL" => "kafka+ssl://127.0.0.1:9094",
+      "KAFKA_TRUSTED_CERT" => File.read(File.join(certs, ca)),
+      "KAFKA_CLIENT_CERT" => File.read(File.join(certs, "client.pem")),
+      "KAFKA_CLIENT_CERT_KEY" => File.read(File.join(certs, "client.key")),
+      "SPEC_TOPIC" => topic,
+      "SPEC_OUTPUT" => output,
+      # Would be used if racecar/heroku did not take over the brokers.
+      "RACECAR_BROKERS" => "127.0.0.1:1"
+    }
+  end
+
+  def start(env)
+    start_racecar("--require", "racecar/heroku", "--require", "./consumers", "--max-wait-time", "0.2",
+                  "--group-id", unique_name("cli-heroku-group"), "CliSpecHerokuConsumer", env: env, chdir: @app)
+  end
+
+  it "consumes over SSL with the brokers and certificates from Heroku's variables" do
+    produce_with_racecarctl(topic, "over-tls", chdir: @app)
+    racecar = start(heroku_env)
+    wait_until(timeout: 60, message: "message consumed over TLS\n#{racecar.describe}") do
+      raise "racecar exited early\n#{racecar.describe}" unless racecar.running?
+
+      consumed(output).any?
+    end
+    expect(racecar.stdout).to include("Brokers: 127.0.0.1:9094")
+    racecar.signal("TERM")
+    expect(racecar.wait(timeout: 30)&.exitstatus).to eq(0), racecar.describe
+  end
+
+  it "does not consume when the trusted certificate is not the broker's CA" do
+    produce_with_racecarctl(topic, "over-tls", chdir: @app)
+    racecar = start(heroku_env(ca: "wrong-ca.pem"))
+    sleep 8
+    expect(consumed(output)).to eq([])
+    racecar.signal("TERM")
+    racecar.wait(timeout: 30)
+  end
+end
