@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static VALUE cProducer, cTracker;
 
@@ -25,6 +26,7 @@ typedef struct {
     volatile int space_woken;
     volatile int report_acks;
     int closed;
+    pid_t owner;                  /* the process whose librdkafka threads serve rk */
 } rcn_producer;
 
 /* ---------- DeliveryTracker ---------- */
@@ -215,8 +217,19 @@ static void stop_poller(rcn_producer *p) {
     p->poller_started = 0;
 }
 
+/* After fork the child has a copy of the handle but none of librdkafka's
+ * threads: touching it (purge, join, destroy) would hang, so the child only
+ * forgets it. A small leak beats a hang. */
+static int foreign_handle(rcn_producer *p) {
+    if (!p->rk || p->owner == getpid()) return 0;
+    p->rk = NULL;
+    p->poller_started = 0;
+    p->closed = 1;
+    return 1;
+}
+
 static void destroy_handle(rcn_producer *p) {
-    if (!p->rk) return;
+    if (!p->rk || foreign_handle(p)) return;
     /* Whatever is still queued fails now (its trackers are told), then the
      * handle goes without waiting on the network. */
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -260,6 +273,7 @@ static VALUE producer_alloc(VALUE klass) {
 
 static rcn_producer *producer_get(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    if (!p->closed && foreign_handle(p)) rb_raise(rcn_eError, "the producer belongs to the parent process (forked)");
     if (p->closed || !p->rk) rb_raise(rcn_eError, "the producer is closed");
     return p;
 }
@@ -281,6 +295,7 @@ static VALUE producer_initialize(VALUE self, VALUE properties) {
     }
     p->rk = rk;
     p->closed = 0;
+    p->owner = getpid();
     if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
         rd_kafka_destroy(rk);
         p->rk = NULL;
@@ -488,7 +503,7 @@ static VALUE producer_close(int argc, VALUE *argv, VALUE self) {
     VALUE timeout;
     rb_scan_args(argc, argv, "01", &timeout);
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
-    if (p->closed || !p->rk) return Qnil;
+    if (p->closed || !p->rk || foreign_handle(p)) return Qnil;
     int64_t deadline = rcn_monotonic_ms() + (NIL_P(timeout) ? 30000 : (int64_t)(NUM2DBL(timeout) * 1000.0));
     flush_args a = {p->rk};
     while (rd_kafka_outq_len(p->rk) > 0 && rcn_monotonic_ms() < deadline) {
@@ -500,7 +515,7 @@ static VALUE producer_close(int argc, VALUE *argv, VALUE self) {
 }
 
 /* In a forked child the librdkafka threads do not exist: forget the handle
- * without touching it (a small leak beats a hang). */
+ * without touching it. */
 static VALUE producer_abandon(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     p->rk = NULL;
@@ -511,6 +526,7 @@ static VALUE producer_abandon(VALUE self) {
 
 static VALUE producer_closed_p(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    foreign_handle(p);
     return p->closed ? Qtrue : Qfalse;
 }
 
