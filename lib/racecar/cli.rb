@@ -31,6 +31,8 @@ module Racecar
     end
 
     def run
+      # Log lines must reach a pipe or file as they happen, not at exit.
+      @stdout.sync = true if @stdout.respond_to?(:sync=)
       options = Options.new(settings: Config::SETTINGS).parse(@argv)
       return print_and_succeed(options.usage) if options.help?
       return print_and_succeed("racecar #{Racecar::VERSION}") if options.version?

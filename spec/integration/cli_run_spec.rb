@@ -4,7 +4,7 @@ require "tmpdir"
 require_relative "../support/cli"
 
 # The real exe/racecar, in its own process, against the real broker.
-RSpec.describe "racecar ConsumerClass (integration)", :cli_integration do
+RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli_integration do
   let(:consumers_source) do
     <<~RUBY
     class CliSpecConsumer < Racecar::Consumer

@@ -180,11 +180,18 @@ RSpec.describe "racecar's command line" do
     end
 
     it "lets a NameError from inside the consumer's own file through" do
+      # Its own base class, so the half-defined class stays out of the other examples' lists.
+      Object.const_set(:CliSpecBrokenBase, Class.new)
       Dir.mktmpdir do |dir|
         file = File.join(dir, "broken_consumer.rb")
-        File.write(file, "class CliSpecBrokenConsumer < CliSpecConsumerBase\n  UndefinedHelperThing\nend\n")
+        File.write(file, "class CliSpecBrokenConsumer < CliSpecBrokenBase\n  UndefinedHelperThing\nend\n")
         Object.autoload(:CliSpecBrokenConsumer, file)
-        expect { lookup.find("CliSpecBrokenConsumer") }.to raise_error(NameError, /UndefinedHelperThing/)
+        expect { described_class.new(base: CliSpecBrokenBase).find("CliSpecBrokenConsumer") }
+          .to raise_error(NameError, /UndefinedHelperThing/)
+      end
+    ensure
+      %i[CliSpecBrokenConsumer CliSpecBrokenBase].each do |name|
+        Object.send(:remove_const, name) if Object.const_defined?(name, false)
       end
     end
   end

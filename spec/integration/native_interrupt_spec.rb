@@ -1,0 +1,73 @@
+# frozen_string_literal: true
+
+# A poll blocked on an empty topic releases the GVL and wakes up for Ruby's
+# interrupts: Thread#kill, signals and Runner#stop.
+RSpec.describe "Interrupting a blocked poll", :kafka do
+  let(:topic) { create_topic(partitions: 1) }
+  let(:consumer) do
+    Racecar::Native::Consumer.new("bootstrap.servers" => brokers, "group.id" => unique_name("interrupt"))
+  end
+
+  after { consumer.close }
+
+  def start_polling
+    consumer.subscribe([topic])
+    started = Queue.new
+    thread = Thread.new do
+      started << true
+      consumer.poll_batch(100, 60_000) while true # rubocop:disable Style/InfiniteLoop
+    end
+    started.pop
+    sleep 0.5 # let it block inside librdkafka
+    thread
+  end
+
+  it "lets other Ruby threads run while it waits" do
+    thread = start_polling
+    ticks = 0
+    ticker = Thread.new { 20.times { ticks += 1; sleep 0.01 } }
+    ticker.join(2)
+    expect(ticks).to eq(20)
+  ensure
+    thread&.kill&.join
+  end
+
+  it "stops within 2 seconds of Thread#kill" do
+    thread = start_polling
+    expect(thread).to be_alive
+    killed_at = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    thread.kill
+    expect(thread.join(5)).not_to be_nil
+    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - killed_at).to be < 2
+  end
+
+  it "stops within 2 seconds of Thread#raise, with the exception" do
+    thread = start_polling
+    thread.report_on_exception = false
+    raised_at = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    thread.raise(Interrupt)
+    expect { thread.join(5) }.to raise_error(Interrupt)
+    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - raised_at).to be < 2
+  end
+
+  it "runs a signal handler while the main thread is blocked in a poll" do
+    consumer.subscribe([topic])
+    got_signal = false
+    previous = Signal.trap("USR2") { got_signal = true }
+    Thread.new { sleep 0.5; Process.kill("USR2", Process.pid) }
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    consumer.poll_batch(100, 200) until got_signal || Process.clock_gettime(Process::CLOCK_MONOTONIC) - started > 10
+    expect(got_signal).to be(true)
+    # A poll of 60 s would not have returned this early without the interrupt.
+    result = nil
+    Thread.new { sleep 0.3; Process.kill("USR2", Process.pid) }
+    got_signal = false
+    t0 = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    result = consumer.poll_batch(100, 60_000)
+    expect(result).to eq([])
+    expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - t0).to be < 2
+    expect(got_signal).to be(true)
+  ensure
+    Signal.trap("USR2", previous || "DEFAULT")
+  end
+end
