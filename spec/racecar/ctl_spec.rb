@@ -106,6 +106,19 @@ RSpec.describe "racecarctl" do
     end
   end
 
+  describe "liveness_probe (with config files)" do
+    it "takes its settings from config/racecar.yml" do
+      probe_file = File.join(@dir, "from-yaml-alive")
+      FileUtils.mkdir_p(File.join(@dir, "config"))
+      File.write(File.join(@dir, "config", "racecar.yml"),
+                 "development:\n  liveness_probe_file_path: #{probe_file}\n  liveness_probe_max_interval: 30\n")
+      _out, err, status = ctl("liveness_probe")
+      expect([status.exitstatus, err]).to eq([1, "racecarctl liveness_probe: #{probe_file}: file missing\n"])
+      File.write(probe_file, "")
+      expect(ctl("liveness_probe")[2].exitstatus).to eq(0)
+    end
+  end
+
   describe "liveness_probe (skipping config files)" do
     let(:probe_file) { File.join(@dir, "alive") }
     let(:env) do
