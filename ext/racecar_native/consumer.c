@@ -325,6 +325,7 @@ static VALUE consumer_subscribe(VALUE self, VALUE topics) {
 
 typedef struct {
     rcn_consumer *c;
+    size_t offset;
     size_t max;
     int timeout_ms;
     ssize_t got;
@@ -332,7 +333,7 @@ typedef struct {
 
 static void *poll_nogvl(void *data) {
     poll_args *a = data;
-    a->got = rd_kafka_consume_batch_queue(a->c->queue, a->timeout_ms, a->c->batch, a->max);
+    a->got = rd_kafka_consume_batch_queue(a->c->queue, a->timeout_ms, a->c->batch + a->offset, a->max);
     return NULL;
 }
 
@@ -341,6 +342,10 @@ static void poll_ubf(void *data) {
     /* Wakes the blocked consume call; the caller then sees the interrupt. */
     if (c->queue) rd_kafka_queue_yield(c->queue);
 }
+
+/* Ruby notices signals only when a blocking call returns, so long waits are
+ * served in slices of at most this long, with an interrupt check between. */
+#define POLL_SLICE_MS 500
 
 void rcn_consumer_poll_into_batch(rcn_consumer *c, size_t max, int timeout_ms) {
     rcn_consumer_destroy_batch(c);
@@ -351,19 +356,31 @@ void rcn_consumer_poll_into_batch(rcn_consumer *c, size_t max, int timeout_ms) {
         c->batch = batch;
         c->batch_cap = max;
     }
-    poll_args a = {c, max, timeout_ms, 0};
-    rcn_without_gvl(poll_nogvl, &a, poll_ubf, c);
-    c->batch_len = a.got > 0 ? (size_t)a.got : 0;
+    int64_t deadline = rcn_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int64_t remaining = deadline - rcn_monotonic_ms();
+        if (remaining < 0) remaining = 0;
+        poll_args a = {c, c->batch_len, max - c->batch_len, (int)(remaining < POLL_SLICE_MS ? remaining : POLL_SLICE_MS), 0};
+        rcn_without_gvl(poll_nogvl, &a, poll_ubf, c);
+        if (a.got > 0) c->batch_len += (size_t)a.got;
+        if (c->batch_len >= max || c->stop_requested || rcn_monotonic_ms() >= deadline) break;
+        /* May raise (Thread#kill, Interrupt): what was taken stays in the
+         * batch, where the caller's ensure destroys it. */
+        rb_thread_check_ints();
+    }
 }
 
 typedef struct {
     rcn_consumer *c;
     VALUE result;
+    size_t max;
+    int timeout_ms;
 } convert_args;
 
-static VALUE convert_batch(VALUE data) {
+static VALUE poll_and_convert(VALUE data) {
     convert_args *a = (convert_args *)data;
     rcn_consumer *c = a->c;
+    rcn_consumer_poll_into_batch(c, a->max, a->timeout_ms);
     for (size_t i = 0; i < c->batch_len; i++) {
         rd_kafka_message_t *rkm = c->batch[i];
         if (rkm->err) {
@@ -388,9 +405,8 @@ static VALUE destroy_batch(VALUE data) {
 static VALUE consumer_poll_batch(VALUE self, VALUE max, VALUE timeout_ms) {
     rcn_consumer *c = rcn_consumer_get(self);
     if (c->running) rb_raise(rcn_eError, "the consumer is being run by a runner");
-    convert_args a = {c, rb_ary_new()};
-    rcn_consumer_poll_into_batch(c, NUM2SIZET(max), NUM2INT(timeout_ms));
-    return rb_ensure(convert_batch, (VALUE)&a, destroy_batch, (VALUE)&a);
+    convert_args a = {c, rb_ary_new(), NUM2SIZET(max), NUM2INT(timeout_ms)};
+    return rb_ensure(poll_and_convert, (VALUE)&a, destroy_batch, (VALUE)&a);
 }
 
 static VALUE consumer_drain_events(VALUE self) {
@@ -501,6 +517,57 @@ static VALUE consumer_assignment(VALUE self) {
     return hash;
 }
 
+typedef struct {
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *list;
+    int timeout_ms;
+    rd_kafka_resp_err_t err;
+} committed_args;
+
+static void *committed_nogvl(void *data) {
+    committed_args *a = data;
+    a->err = rd_kafka_committed(a->rk, a->list, a->timeout_ms);
+    return NULL;
+}
+
+static int add_committed_query(VALUE topic, VALUE partitions, VALUE data) {
+    rd_kafka_topic_partition_list_t *list = (rd_kafka_topic_partition_list_t *)data;
+    VALUE name = rb_obj_as_string(topic);
+    partitions = rb_Array(partitions);
+    for (long i = 0; i < RARRAY_LEN(partitions); i++)
+        rd_kafka_topic_partition_list_add(list, StringValueCStr(name), NUM2INT(RARRAY_AREF(partitions, i)));
+    return ST_CONTINUE;
+}
+
+/* committed({topic => [partitions]}, timeout_seconds) -> {topic => {partition
+ * => offset or nil}}: what the group has committed, asked of the coordinator
+ * without joining the group (operators and specs use it to see progress). */
+static VALUE consumer_committed(VALUE self, VALUE topic_partitions, VALUE timeout) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    Check_Type(topic_partitions, T_HASH);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    rb_hash_foreach(topic_partitions, add_committed_query, (VALUE)list);
+    committed_args a = {c->rk, list, (int)(NUM2DBL(timeout) * 1000.0), 0};
+    rcn_without_gvl(committed_nogvl, &a, NULL, NULL);
+    if (a.err) {
+        rd_kafka_topic_partition_list_destroy(list);
+        rcn_raise_kafka(rcn_eKafkaError, a.err, "reading committed offsets failed");
+    }
+    VALUE result = rb_hash_new();
+    for (int i = 0; i < list->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &list->elems[i];
+        VALUE topic = rcn_topic_string(tp->topic);
+        VALUE per_topic = rb_hash_aref(result, topic);
+        if (NIL_P(per_topic)) {
+            per_topic = rb_hash_new();
+            rb_hash_aset(result, topic, per_topic);
+        }
+        rb_hash_aset(per_topic, INT2NUM(tp->partition), tp->offset >= 0 ? LL2NUM(tp->offset) : Qnil);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return result;
+}
+
 /* [[topic, partition, paused_for_seconds, retries_count], ...] */
 static VALUE consumer_paused_partitions(VALUE self) {
     rcn_consumer *c = rcn_consumer_get(self);
@@ -595,6 +662,7 @@ void rcn_consumer_init(VALUE mNative) {
     rb_define_method(cConsumer, "resume", consumer_resume, 2);
     rb_define_method(cConsumer, "seek", consumer_seek, 3);
     rb_define_method(cConsumer, "assignment", consumer_assignment, 0);
+    rb_define_method(cConsumer, "committed", consumer_committed, 2);
     rb_define_method(cConsumer, "paused_partitions", consumer_paused_partitions, 0);
     rb_define_method(cConsumer, "stop", consumer_stop, 0);
     rb_define_method(cConsumer, "stop_requested?", consumer_stop_requested, 0);
