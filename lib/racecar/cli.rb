@@ -89,16 +89,28 @@ module Racecar
       require local
     end
 
+    # Daemonizing comes first: it forks, and threads or handles made before
+    # would not follow into the background process.
     def start(consumer_class)
       daemonize if config.daemonize
-      require_relative "datadog" if config.datadog_enabled
+      datadog = install_datadog
       probe = install_liveness_probe
       log_start(consumer_class)
       @started = true
       status = workers > 1 ? run_parallel(consumer_class) : run_single(consumer_class)
-      probe&.uninstall
       logger.info("Racecar stopped")
       status
+    ensure
+      # Also after a crash: a stopped consumer must not look alive.
+      probe&.uninstall
+      datadog&.close
+    end
+
+    def install_datadog
+      return nil unless config.datadog_enabled
+
+      require_relative "datadog"
+      Racecar::Datadog.install(config: config, instrumenter: Racecar.instrumenter)
     end
 
     def workers

@@ -2,6 +2,7 @@
 
 require "tmpdir"
 require_relative "../support/cli"
+require_relative "../support/datadog_agent"
 
 # The real exe/racecar, in its own process, against the real broker.
 RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli_integration do
@@ -103,6 +104,23 @@ RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli_integration d
     expect(racecar.wait(timeout: 30)&.exitstatus).to eq(0), racecar.describe
   end
 
+  it "sends metrics to the Datadog agent when datadog_enabled is set" do
+    agent = DatadogAgent.udp
+    produce_with_racecarctl(topic, "measured", chdir: @app)
+    racecar = start("--datadog-enabled", "--datadog-host", "127.0.0.1", "--datadog-port", agent.port.to_s,
+                    "--datadog-namespace", "clispec")
+    wait_for_consumed(racecar, 1)
+    names = wait_until(timeout: 30, message: "processed_messages metric") do
+      seen = agent.metrics(datagrams: 50, timeout: 0.5).map(&:name)
+      seen if seen.include?("clispec.consumer.processed_messages")
+    end
+    expect(names).to all(start_with("clispec."))
+    racecar.signal("TERM")
+    expect(racecar.wait(timeout: 30)&.exitstatus).to eq(0), racecar.describe
+  ensure
+    agent&.close
+  end
+
   it "keeps the liveness probe passing while running and failing once stopped" do
     probe_file = File.join(@app, "alive")
     probe_env = {
@@ -142,6 +160,12 @@ RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli_integration d
     expect(racecar.wait(timeout: 30)&.exitstatus).to eq(1)
     expect(racecar.stderr).to eq("racecar: Consumer class CliSpecConsumr is not defined. Did you mean CliSpecConsumer? " \
                                  "Defined consumers: CliSpecConsumer, CliSpecCrashingConsumer.\n")
+  end
+
+  it "says which --require could not be loaded and exits 1" do
+    racecar = start_racecar("--require", "./no_such_file", "CliSpecConsumer", env: env, chdir: @app)
+    expect(racecar.wait(timeout: 30)&.exitstatus).to eq(1)
+    expect(racecar.stderr).to eq("racecar: cannot load such file -- ./no_such_file\n")
   end
 
   it "reports a crash with its cause chain and backtrace on stderr and exits 1" do
