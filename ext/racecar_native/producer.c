@@ -25,6 +25,13 @@ typedef struct {
     pthread_cond_t space_cond;    /* signalled whenever a delivery frees queue space */
     volatile int space_woken;
     volatile int report_acks;
+    /* Messages produced without a tracker (produce_async) are reported to Ruby
+     * by a reporter thread that sleeps here until an event is queued or the
+     * last of them is settled. */
+    pthread_mutex_t report_lock;
+    pthread_cond_t report_cond;
+    long untracked;
+    int report_woken;
     int closed;
     pid_t owner;                  /* the process whose librdkafka threads serve rk */
 } rcn_producer;
@@ -146,11 +153,23 @@ static VALUE tracker_take_failures(VALUE self) {
 
 /* ---------- librdkafka callbacks (C only) ---------- */
 
+static void notify_reporter(rcn_producer *p) {
+    pthread_mutex_lock(&p->report_lock);
+    pthread_cond_broadcast(&p->report_cond);
+    pthread_mutex_unlock(&p->report_lock);
+}
+
+static void push_event(rcn_producer *p, rcn_event *ev) {
+    if (!ev) return;
+    rcn_events_push(&p->events, ev);
+    notify_reporter(p);
+}
+
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
     rcn_producer *p = opaque;
     rcn_tracker *t = rkm->_private;
     if (rkm->err && !t) {
-        /* Nobody waits for this one (produce_async): Ruby logs it later. */
+        /* Nobody waits for this one (produce_async): the reporter logs it. */
         rcn_event *ev = rcn_event_new(RCN_EV_DELIVERY_ERROR, rd_kafka_topic_name(rkm->rkt), rd_kafka_err2str(rkm->err));
         if (ev) {
             ev->err = rkm->err;
@@ -165,7 +184,16 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaqu
             rcn_events_push(&p->events, ev);
         }
     }
-    if (t) rcn_tracker_report(t, rkm);
+    /* Wake the reporter only when it has something to do, not per message. */
+    int notify = p->report_acks && !rkm->err;
+    if (t) {
+        rcn_tracker_report(t, rkm);
+    } else {
+        pthread_mutex_lock(&p->report_lock);
+        if (--p->untracked == 0 || rkm->err) notify = 1;
+        pthread_mutex_unlock(&p->report_lock);
+    }
+    if (notify) notify_reporter(p);
     pthread_mutex_lock(&p->space_lock);
     pthread_cond_broadcast(&p->space_cond);
     pthread_mutex_unlock(&p->space_lock);
@@ -176,7 +204,7 @@ static void producer_log_cb(const rd_kafka_t *rk, int level, const char *fac, co
     rcn_event *ev = rcn_event_new(RCN_EV_LOG, fac, buf);
     if (!ev) return;
     ev->level = level;
-    rcn_events_push(&p->events, ev);
+    push_event(p, ev);
 }
 
 static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
@@ -192,12 +220,12 @@ static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
     if (!ev) return;
     ev->err = (rd_kafka_resp_err_t)err;
     ev->fatal = fatal;
-    rcn_events_push(&p->events, ev);
+    push_event(p, ev);
 }
 
 static int producer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
     rcn_producer *p = opaque;
-    rcn_events_push(&p->events, rcn_event_new(RCN_EV_STATS, NULL, json));
+    push_event(p, rcn_event_new(RCN_EV_STATS, NULL, json));
     return 0;
 }
 
@@ -238,6 +266,7 @@ static void destroy_handle(rcn_producer *p) {
     rd_kafka_destroy(p->rk);
     p->rk = NULL;
     p->closed = 1;
+    notify_reporter(p);
 }
 
 static void producer_free(void *ptr) {
@@ -246,6 +275,8 @@ static void producer_free(void *ptr) {
     rcn_events_destroy(&p->events);
     pthread_cond_destroy(&p->space_cond);
     pthread_mutex_destroy(&p->space_lock);
+    pthread_cond_destroy(&p->report_cond);
+    pthread_mutex_destroy(&p->report_lock);
     xfree(p);
 }
 
@@ -266,6 +297,8 @@ static VALUE producer_alloc(VALUE klass) {
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&p->space_cond, &attr);
+    pthread_mutex_init(&p->report_lock, NULL);
+    pthread_cond_init(&p->report_cond, &attr);
     pthread_condattr_destroy(&attr);
     p->closed = 1;
     return obj;
@@ -372,6 +405,12 @@ static rd_kafka_headers_t *build_headers(VALUE headers) {
     return a.hdrs;
 }
 
+static void count_untracked(rcn_producer *p, long delta) {
+    pthread_mutex_lock(&p->report_lock);
+    p->untracked += delta;
+    pthread_mutex_unlock(&p->report_lock);
+}
+
 /* produce(topic, value, key, partition, headers, timestamp_ms, tracker)
  * Enqueues a copy; waits (interruptibly) while the local queue is full. */
 static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, VALUE partition, VALUE headers,
@@ -386,6 +425,7 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
     for (;;) {
         rd_kafka_headers_t *hdrs = build_headers(headers);
         if (t) rcn_tracker_enqueued(t);
+        else count_untracked(p, 1);
         rd_kafka_resp_err_t err = rd_kafka_producev(
             p->rk,
             RD_KAFKA_V_TOPIC(topic_name),
@@ -399,13 +439,12 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
             RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Qnil;
         if (t) rcn_tracker_enqueue_failed(t);
+        else count_untracked(p, -1);
         if (hdrs) rd_kafka_headers_destroy(hdrs);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            VALUE exc = rcn_kafka_error_new(rcn_eDeliveryError, err, 0, "");
-            char message[512];
-            snprintf(message, sizeof(message), "could not produce to %s: %s (%s)", topic_name, rd_kafka_err2str(err),
-                     rd_kafka_err2name(err));
-            exc = rb_funcall(exc, rb_intern("exception"), 1, rb_str_new_cstr(message));
+            /* The message is librdkafka's description alone: Racecar::Producer
+             * words the final error and adds a hint. */
+            VALUE exc = rcn_kafka_error_new(rcn_eDeliveryError, err, 0, rd_kafka_err2str(err));
             rb_iv_set(exc, "@topic", topic);
             rb_iv_set(exc, "@partition", partition);
             rb_exc_raise(exc);
@@ -425,6 +464,54 @@ static VALUE producer_queue_length(VALUE self) {
 static VALUE producer_drain_events(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     return rcn_events_to_ruby(rcn_events_take(&p->events, NULL));
+}
+
+typedef struct {
+    rcn_producer *p;
+    int64_t deadline_ms;
+    long untracked;
+} report_wait_args;
+
+static void *report_wait_nogvl(void *data) {
+    report_wait_args *a = data;
+    rcn_producer *p = a->p;
+    pthread_mutex_lock(&p->report_lock);
+    while (!p->closed && !p->report_woken && p->untracked > 0 && !rcn_events_pending(&p->events)) {
+        if (rcn_monotonic_ms() >= a->deadline_ms) break;
+        struct timespec ts = {(time_t)(a->deadline_ms / 1000), (long)(a->deadline_ms % 1000) * 1000000L};
+        pthread_cond_timedwait(&p->report_cond, &p->report_lock, &ts);
+    }
+    p->report_woken = 0;
+    a->untracked = p->untracked;
+    pthread_mutex_unlock(&p->report_lock);
+    return NULL;
+}
+
+static void report_wait_ubf(void *data) {
+    rcn_producer *p = data;
+    pthread_mutex_lock(&p->report_lock);
+    p->report_woken = 1;
+    pthread_cond_broadcast(&p->report_cond);
+    pthread_mutex_unlock(&p->report_lock);
+}
+
+/* wait_for_report(timeout_seconds) -> number of produce_async messages still
+ * in flight. Returns early when there are events to drain or none is left in
+ * flight; works on a closed producer too, so the reporter can finish. */
+static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    report_wait_args a = {p, rcn_monotonic_ms() + (int64_t)(NUM2DBL(timeout) * 1000.0), 0};
+    rcn_without_gvl(report_wait_nogvl, &a, report_wait_ubf, p);
+    return LONG2NUM(a.untracked);
+}
+
+/* Messages produced without a tracker whose outcome is not known yet. */
+static VALUE producer_untracked(VALUE self) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    pthread_mutex_lock(&p->report_lock);
+    long n = p->untracked;
+    pthread_mutex_unlock(&p->report_lock);
+    return LONG2NUM(n);
 }
 
 static VALUE producer_set_report_acks(VALUE self, VALUE flag) {
@@ -546,6 +633,8 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cProducer, "queue_length", producer_queue_length, 0);
     rb_define_method(cProducer, "drain_events", producer_drain_events, 0);
     rb_define_method(cProducer, "report_acks=", producer_set_report_acks, 1);
+    rb_define_method(cProducer, "wait_for_report", producer_wait_for_report, 1);
+    rb_define_method(cProducer, "untracked", producer_untracked, 0);
     rb_define_method(cProducer, "partition_count", producer_partition_count, 2);
     rb_define_method(cProducer, "partition_for", producer_partition_for, 4);
     rb_define_method(cProducer, "close", producer_close, -1);

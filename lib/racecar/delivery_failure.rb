@@ -13,6 +13,7 @@ module Racecar
       unknown_topic: "the topic does not exist; create it first",
       topic_authorization_failed: "this client is not authorized to write to the topic",
       cluster_authorization_failed: "this client is not authorized on the cluster",
+      queue_full: "the local producer queue is full (queue.buffering.max.messages)",
       purge_queue: "the producer was closed before the message was sent",
       purge_inflight: "the producer was closed while the message was in flight",
     }.freeze
@@ -22,11 +23,29 @@ module Racecar
     # failures: [[topic, partition, code, description], ...] from a tracker
     def error_for(failures)
       topic, partition, code, description = failures.first
-      hint = HINTS[code]
       more = failures.size > 1 ? " (and #{failures.size - 1} more failed)" : ""
-      text = "Failed to deliver a message to #{topic}/#{partition}: #{description} (#{code})"
+      build("Failed to deliver a message to", topic, partition, code, description, more)
+    end
+
+    # librdkafka refused the message before queueing it (produce raised).
+    def rejected(topic, partition, code, description)
+      build("Could not produce a message to", topic, partition, code, description, "")
+    end
+
+    # Messages still unacknowledged when the wait gave up.
+    def not_acknowledged(pending, seconds)
+      text = "#{pending} message(s) were not acknowledged within #{seconds}s; #{HINTS[:msg_timed_out]}"
+      MessageDeliveryError.new(text, code: :msg_timed_out)
+    end
+
+    # A negative partition means librdkafka had not chosen one yet.
+    def build(prefix, topic, partition, code, description, suffix)
+      partition = nil if partition.is_a?(Integer) && partition.negative?
+      where = partition.nil? ? topic.to_s : "#{topic}/#{partition}"
+      text = "#{prefix} #{where}: #{description} (#{code})"
+      hint = HINTS[code]
       text += "; #{hint}" if hint
-      MessageDeliveryError.new(text + more, code: code, topic: topic, partition: partition)
+      MessageDeliveryError.new(text + suffix, code: code, topic: topic, partition: partition)
     end
   end
 end

@@ -4,14 +4,24 @@ module Racecar
   # The process-wide producer behind Racecar.produce_sync / produce_async /
   # wait_for_delivery and Consumer#produce. One librdkafka handle per process,
   # built lazily, rebuilt in a forked child, closed at exit.
+  #
+  # Delivery reports are served by a C thread. Messages produced with a
+  # tracker (produce_sync, wait_for_delivery, Consumer#produce) are reported
+  # by whoever waits on the tracker. Messages produced without one
+  # (produce_async) are reported by a small reporter thread that exists only
+  # while such messages are in flight and sleeps in C until there is news.
   class Producer
     WAIT_MARGIN = 5 # seconds beyond message_timeout before a wait gives up
+    REPORT_INTERVAL = 1.0 # longest sleep of the reporter thread between checks
+    PARTITION_COUNT_TTL = 30 # seconds a topic's partition count is trusted
 
     def initialize(config:, logger:, instrumenter:)
       @config = config
       @logger = logger
       @instrumenter = instrumenter
       @lock = Mutex.new
+      @reporter_lock = Mutex.new
+      @reporter = nil
       @native = nil
       @pid = nil
       @partition_counts = {}
@@ -21,70 +31,75 @@ module Racecar
       Native::DeliveryTracker.new
     end
 
+    # Consumer#produce: queues a message counted by the consumer's tracker.
+    # Published as produce_message (buffer_size: messages awaiting deliver!).
     def produce(value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil,
                 tracker: nil)
-      native = handle
-      topic = topic.to_s
-      partition = partition_for(native, topic, partition_key.to_s) if partition.nil? && !partition_key.nil?
-      native.produce(topic, value&.to_s, key&.to_s, partition, headers, timestamp_ms(create_time), tracker)
-      if @instrumenter.listening?(:produce_message)
-        @instrumenter.instrument(:produce_message,
-                                 topic: topic, partition: partition, key: key, value: value, headers: headers,
-                                 create_time: create_time, buffer_size: native.queue_length)
+      message = { value: value, topic: topic, key: key, partition: partition, partition_key: partition_key,
+                  headers: headers, create_time: create_time }
+      unless @instrumenter.listening?(:produce_message)
+        enqueue(tracker, **message)
+        return nil
       end
-      report_events(native)
+
+      payload = event_payload(message)
+      @instrumenter.instrument(:produce_message, payload) do
+        native = enqueue(tracker, **message)
+        payload[:buffer_size] = tracker ? tracker.pending : native.queue_length
+      end
       nil
     end
 
-    def produce_sync(**message)
-      payload = @instrumenter.listening?(:produce_sync) ? message.slice(:topic, :partition, :key, :value, :headers, :create_time) : nil
+    # Returns once the broker acknowledged the message; raises
+    # MessageDeliveryError otherwise.
+    def produce_sync(value:, topic:, **options)
+      message = { value: value, topic: topic, **options }
+      payload = @instrumenter.listening?(:produce_sync) ? event_payload(message) : nil
       @instrumenter.instrument(:produce_sync, payload) do
         tracker = new_tracker
-        produce(**message, tracker: tracker)
-        wait_for(tracker)
+        enqueue(tracker, **message)
+        wait_for(tracker, instrument: false)
       end
       nil
     end
 
-    def produce_async(**message)
-      payload = @instrumenter.listening?(:produce_async) ? message.slice(:topic, :partition, :key, :value, :headers, :create_time) : nil
+    # Returns once the message is queued. Inside wait_for_delivery the block's
+    # caller learns the outcome; otherwise failures are logged and published
+    # as produce_delivery_error.
+    def produce_async(value:, topic:, **options)
+      message = { value: value, topic: topic, **options }
+      payload = @instrumenter.listening?(:produce_async) ? event_payload(message) : nil
+      tracker = Thread.current[:racecar_delivery_tracker]
       @instrumenter.instrument(:produce_async, payload) do
-        produce(**message, tracker: Thread.current[:racecar_delivery_tracker])
+        native = enqueue(tracker, **message)
+        ensure_reporter(native) if tracker.nil?
       end
       nil
     end
 
-    # Waits for everything produce_async'ed inside the block (on this thread).
+    # Waits for everything produce_async'ed inside the block (on this thread)
+    # and raises MessageDeliveryError if any of it failed.
     def wait_for_delivery
       outer = Thread.current[:racecar_delivery_tracker]
       tracker = new_tracker
       Thread.current[:racecar_delivery_tracker] = tracker
       begin
-        yield
+        result = yield
       ensure
         Thread.current[:racecar_delivery_tracker] = outer
       end
       wait_for(tracker)
+      result
     end
 
     # Blocks (GVL released, interruptible) until the tracker's messages are
-    # acknowledged; raises MessageDeliveryError for failures or a stuck broker.
-    def wait_for(tracker)
-      count = tracker.pending
-      finished = @instrumenter.instrument(:deliver_messages, @instrumenter.listening?(:deliver_messages) ? { delivered_message_count: count } : nil) do
-        tracker.wait(@config.message_timeout + WAIT_MARGIN)
-      end
-      report_events(@native) if @native
-      failures = tracker.take_failures
-      unless failures.empty?
-        error = DeliveryFailure.error_for(failures)
-        instrument_failure(error)
-        raise error
-      end
-      return if finished
+    # acknowledged; raises MessageDeliveryError for failures or a stuck
+    # broker. Published as deliver_messages unless instrument is false.
+    def wait_for(tracker, instrument: true)
+      return settle(tracker, nil) unless instrument && @instrumenter.listening?(:deliver_messages)
 
-      raise MessageDeliveryError.new("Messages were not acknowledged within #{@config.message_timeout + WAIT_MARGIN}s",
-                                     code: :msg_timed_out)
+      payload = { delivered_message_count: 0 }
+      @instrumenter.instrument(:deliver_messages, payload) { settle(tracker, payload) }
     end
 
     def close(timeout = nil)
@@ -94,6 +109,9 @@ module Racecar
         native = @native
         @native = nil
         native.close(timeout || @config.message_timeout)
+        reporter = @reporter_lock.synchronize { @reporter }
+        # The reporter sees the closed handle and finishes on its own.
+        reporter.join(REPORT_INTERVAL * 2) if reporter && reporter != Thread.current
         report_events(native)
       end
     end
@@ -106,17 +124,84 @@ module Racecar
 
       @lock.synchronize do
         if @native && @pid != Process.pid
-          # Forked child: the parent's librdkafka threads do not exist here.
+          # Forked child: the parent's librdkafka and reporter threads do not
+          # exist here.
           @native.abandon!
           @native = nil
+          @reporter_lock = Mutex.new
+          @reporter = nil
         end
         @native ||= begin
           @pid = Process.pid
-          created = Native::Producer.new(@config.rdkafka_producer)
-          created.report_acks = @instrumenter.listening?(:acknowledged_message)
-          created
+          Native::Producer.new(@config.rdkafka_producer)
         end
       end
+    end
+
+    def enqueue(tracker, value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
+      native = handle
+      topic = topic.to_s
+      partition = partition_for(native, topic, partition_key.to_s) if partition.nil? && !partition_key.nil?
+      # Someone may have subscribed since the handle was built.
+      native.report_acks = @instrumenter.listening?(:acknowledged_message)
+      begin
+        native.produce(topic, value&.to_s, key&.to_s, partition, headers, timestamp_ms(create_time), tracker)
+      rescue MessageDeliveryError => e
+        raise DeliveryFailure.rejected(topic, partition, e.code, e.message)
+      end
+      native
+    end
+
+    def settle(tracker, payload)
+      seconds = @config.message_timeout + WAIT_MARGIN
+      finished = tracker.wait(seconds)
+      report_events(@native) if @native
+      payload[:delivered_message_count] = tracker.delivered if payload
+      failures = tracker.take_failures
+      unless failures.empty?
+        failures.each { |topic, partition, code, text| instrument_failure(topic, partition, code, text) }
+        raise DeliveryFailure.error_for(failures)
+      end
+      raise DeliveryFailure.not_acknowledged(tracker.pending, seconds) unless finished
+
+      nil
+    end
+
+    # Starts the reporter unless one runs. Always under the lock: the
+    # reporter decides to finish under the same lock after seeing no message
+    # in flight, and this message was counted before we got here.
+    def ensure_reporter(native)
+      @reporter_lock.synchronize do
+        @reporter = nil unless @reporter&.alive?
+        @reporter ||= Thread.new(native) { |n| report_until_settled(n) }
+      end
+    end
+
+    def report_until_settled(native)
+      Thread.current.name = "racecar-producer-reporter"
+      Thread.current.report_on_exception = false
+      loop do
+        native.wait_for_report(REPORT_INTERVAL)
+        report_events_safely(native)
+        done = @reporter_lock.synchronize do
+          finished = native.closed? || native.untracked.zero?
+          @reporter = nil if finished && @reporter == Thread.current
+          finished
+        end
+        next unless done
+
+        # Events pushed just before the last message settled.
+        report_events_safely(native)
+        break
+      end
+    ensure
+      @reporter_lock.synchronize { @reporter = nil if @reporter == Thread.current }
+    end
+
+    def report_events_safely(native)
+      report_events(native)
+    rescue StandardError => e
+      @logger.error("Racecar producer could not report deliveries: #{e.class}: #{e.message}")
     end
 
     def partition_for(native, topic, partition_key)
@@ -124,7 +209,7 @@ module Racecar
       now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       if count.nil? || now > expires
         count = native.partition_count(topic, @config.socket_timeout)
-        @partition_counts[topic] = [count, now + 30]
+        @partition_counts[topic] = [count, now + PARTITION_COUNT_TTL]
       end
       native.partition_for(topic, partition_key, count, @config.partitioner.to_s)
     end
@@ -138,10 +223,16 @@ module Racecar
       end
     end
 
-    def instrument_failure(error)
+    def event_payload(message)
+      { topic: message[:topic], partition: message[:partition], key: message[:key], value: message[:value],
+        headers: message[:headers], create_time: message[:create_time] }
+    end
+
+    def instrument_failure(topic, partition, code, text)
       return unless @instrumenter.listening?(:produce_delivery_error)
 
-      @instrumenter.instrument(:produce_delivery_error, topic: error.topic, partition: error.partition, exception: error)
+      error = DeliveryFailure.error_for([[topic, partition, code, text]])
+      @instrumenter.instrument(:produce_delivery_error, topic: topic, partition: error.partition, exception: error)
     end
 
     def report_events(native)
@@ -149,10 +240,10 @@ module Racecar
         case type
         when :delivery_error
           topic, partition, code, text = rest
-          @logger.error("Failed to deliver a message to #{topic}/#{partition}: #{text} (#{code})")
+          error = DeliveryFailure.error_for([[topic, partition, code, text]])
+          @logger.error(error.message)
           if @instrumenter.listening?(:produce_delivery_error)
-            @instrumenter.instrument(:produce_delivery_error, topic: topic, partition: partition,
-                                                              exception: MessageDeliveryError.new(text, code: code, topic: topic, partition: partition))
+            @instrumenter.instrument(:produce_delivery_error, topic: topic, partition: error.partition, exception: error)
           end
         when :ack
           topic, partition, offset = rest
