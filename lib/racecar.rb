@@ -54,18 +54,36 @@ module Racecar
       end
     end
 
-    def produce_sync(value:, topic:, **options)
-      producer.produce_sync(value: value, topic: topic, **options)
+    # The manual shows both `produce_sync(value: v, topic: t)` and, in its
+    # wait_for_delivery example, `produce_async(v, topic: t)`: both work.
+    def produce_sync(positional_value = NO_VALUE, topic:, **options)
+      producer.produce_sync(**message_arguments(positional_value, topic, options))
     end
 
-    def produce_async(value:, topic:, **options)
-      producer.produce_async(value: value, topic: topic, **options)
+    def produce_async(positional_value = NO_VALUE, topic:, **options)
+      producer.produce_async(**message_arguments(positional_value, topic, options))
     end
 
     def wait_for_delivery(&block)
       producer.wait_for_delivery(&block)
     end
+
+    private
+
+    def message_arguments(positional_value, topic, options)
+      if positional_value.equal?(NO_VALUE)
+        raise ArgumentError, "missing keyword: :value" unless options.key?(:value)
+      elsif options.key?(:value)
+        raise ArgumentError, "give the value either as the first argument or as value:, not both"
+      else
+        options = options.merge(value: positional_value)
+      end
+      options.merge(topic: topic)
+    end
   end
+
+  NO_VALUE = Object.new.freeze
+  private_constant :NO_VALUE
 
   @producer_lock = Mutex.new
 end
