@@ -4,7 +4,7 @@ require "tmpdir"
 require_relative "../support/cli"
 
 # `racecar --daemonize` and `racecarctl status/stop` on the real executables.
-RSpec.describe "racecar --daemonize (integration)", :kafka, :cli_integration do
+RSpec.describe "racecar --daemonize (integration)", :kafka, :cli, :cli_integration do
   let(:consumers_source) do
     <<~RUBY
       class CliSpecDaemonConsumer < Racecar::Consumer

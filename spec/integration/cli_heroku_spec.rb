@@ -5,7 +5,7 @@ require_relative "../support/cli"
 
 # `--require racecar/heroku` with Heroku-style variables pointing at the spec
 # broker's SSL listener (127.0.0.1:9094, certificates from bin/kafka).
-RSpec.describe "racecar with racecar/heroku (integration)", :kafka, :cli_integration do
+RSpec.describe "racecar with racecar/heroku (integration)", :kafka, :cli, :cli_integration do
   let(:certs) { File.join(CliSpecHelpers::ROOT, "tmp", "kafka", "certs") }
   let(:consumers_source) do
     <<~RUBY

@@ -5,7 +5,7 @@ require_relative "../support/cli"
 
 # `parallel_workers` with the real exe/racecar: forked workers join one group
 # and split a 6-partition topic between them.
-RSpec.describe "racecar --parallel-workers (integration)", :kafka, :cli_integration do
+RSpec.describe "racecar --parallel-workers (integration)", :kafka, :cli, :cli_integration do
   let(:consumers_source) do
     <<~RUBY
       class CliSpecParallelConsumer < Racecar::Consumer

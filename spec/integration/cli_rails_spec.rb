@@ -5,7 +5,7 @@ require_relative "../support/cli"
 
 # exe/racecar in a (minimal, real) Rails application: config/environment.rb
 # is booted before the consumer class is looked up, unless --without-rails.
-RSpec.describe "racecar in a Rails application (integration)", :kafka, :cli_integration do
+RSpec.describe "racecar in a Rails application (integration)", :kafka, :cli, :cli_integration do
   let(:environment_source) do
     <<~RUBY
       require "rails"

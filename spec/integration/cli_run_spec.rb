@@ -5,7 +5,7 @@ require_relative "../support/cli"
 require_relative "../support/datadog_agent"
 
 # The real exe/racecar, in its own process, against the real broker.
-RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli_integration do
+RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli, :cli_integration do
   let(:consumers_source) do
     <<~RUBY
     class CliSpecConsumer < Racecar::Consumer

@@ -9,7 +9,7 @@ require "racecar/cli/crash_report"
 require "racecar/cli/rails_boot"
 require_relative "../support/cli"
 
-RSpec.describe "racecar's command line" do
+RSpec.describe "racecar's command line", :cli do
   describe Racecar::Cli::Options do
     def parse(*argv)
       described_class.new(settings: Racecar::Config::SETTINGS).parse(argv)

@@ -5,7 +5,7 @@ require_relative "../support/cli"
 
 # Runs the real exe/racecarctl in a child process against real pidfiles,
 # processes and liveness files.
-RSpec.describe "racecarctl" do
+RSpec.describe "racecarctl", :cli do
   around do |example|
     Dir.mktmpdir("racecarctl") do |dir|
       @dir = dir

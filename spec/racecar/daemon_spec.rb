@@ -4,7 +4,7 @@ require "tmpdir"
 require "racecar/daemon"
 require_relative "../support/cli"
 
-RSpec.describe Racecar::Daemon do
+RSpec.describe Racecar::Daemon, :cli do
   around do |example|
     Dir.mktmpdir("racecar-daemon") do |dir|
       @dir = dir

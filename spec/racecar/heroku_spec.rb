@@ -2,7 +2,7 @@
 
 require_relative "../support/cli"
 
-RSpec.describe "racecar/heroku" do
+RSpec.describe "racecar/heroku", :cli do
   let(:pems) do
     {
       "KAFKA_TRUSTED_CERT" => "-----BEGIN CERTIFICATE-----\ntrusted\n-----END CERTIFICATE-----\n",

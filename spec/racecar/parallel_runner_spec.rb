@@ -6,7 +6,7 @@ require_relative "../support/cli"
 # Each example runs a ParallelRunner in its own Ruby process (real forks,
 # real signals), with a stand-in for Racecar::Runner so that what is tested
 # is process management alone. Workers leave files behind as evidence.
-RSpec.describe "Racecar::ParallelRunner" do
+RSpec.describe "Racecar::ParallelRunner", :cli do
   let(:script) do
     <<~'RUBY'
     require "logger"

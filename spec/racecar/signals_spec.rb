@@ -4,7 +4,7 @@ require_relative "../support/cli"
 
 # Signals are sent to a separate Ruby process, so a broken trap cannot take
 # the spec run down with it.
-RSpec.describe "Racecar::Signals" do
+RSpec.describe "Racecar::Signals", :cli do
   def run_script(body)
     script = <<~RUBY
       require "racecar/signals"
