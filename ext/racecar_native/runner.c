@@ -102,7 +102,9 @@ static void fail_partition(iteration *it, const char *topic, int32_t partition, 
         return;
     }
     rb_set_errinfo(Qnil);
-    VALUE args[4] = {exc, failed, INT2NUM(failures), duration < 0 ? Qnil : DBL2NUM((double)duration / 1000.0)};
+    /* The handler hears the retries_count of the attempt that failed, the
+     * same number its messages carried: 0 for a first failure. */
+    VALUE args[4] = {exc, failed, INT2NUM(failures - 1), duration < 0 ? Qnil : DBL2NUM((double)duration / 1000.0)};
     VALUE handler_exc;
     int hstate = protected_call(it->dispatcher, id_handle_failure, 4, args, &handler_exc);
     if (hstate) {
@@ -121,13 +123,14 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
     int64_t first_offset = c->batch[it->group[0]]->offset;
     int64_t done = -1; /* offset of the last message processed */
     int64_t failed_at = -1;
-    VALUE exc = Qnil, failed = Qnil;
+    VALUE exc = Qnil, failed = Qnil, first_message = Qnil;
     int state = 0;
     size_t k;
     for (k = 0; k < n; k++) {
         size_t i = it->group[k];
         rd_kafka_message_t *rkm = c->batch[i];
         VALUE message = rcn_message_new(rkm, retries);
+        if (k == 0) first_message = message;
         int64_t offset = rkm->offset;
         rd_kafka_message_destroy(rkm);
         c->batch[i] = NULL;
@@ -152,11 +155,12 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
         VALUE dexc;
         int dstate = deliver(it, &dexc);
         if (dstate) {
-            /* Produced messages did not all arrive: the whole run is redone. */
+            /* Produced messages did not all arrive: the whole run is redone,
+             * and the error is reported at its first message. */
             if (state) rb_set_errinfo(Qnil);
             state = dstate;
             exc = dexc;
-            failed = Qnil;
+            failed = first_message;
             failed_at = first_offset;
             done = -1;
         }
@@ -168,6 +172,7 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
         rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
         if (p) rcn_pause_succeeded(p);
     }
+    RB_GC_GUARD(first_message);
 }
 
 static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t partition, int retries) {
@@ -268,7 +273,12 @@ static void resume_due_partitions(rcn_consumer *c) {
         rcn_partition *p = &c->table.items[i];
         if (!rcn_pause_due(p, now)) continue;
         rcn_pause_resumed(p);
-        if (p->assigned) rcn_consumer_pause_one(c, p->topic, p->partition, 0);
+        if (!p->assigned) continue;
+        rcn_consumer_pause_one(c, p->topic, p->partition, 0);
+        /* librdkafka 2.0 does not wake an idle fetcher on resume (it notices
+         * up to a second later); a seek to an absolute offset does. It also
+         * restates where the retry starts. */
+        if (p->seek_offset >= 0) rcn_consumer_seek_one(c, p->topic, p->partition, p->seek_offset);
     }
 }
 

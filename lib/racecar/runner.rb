@@ -57,7 +57,7 @@ module Racecar
       where = "#{info[:topic]}/#{info[:partition]}"
       pause = pause_description(pause_seconds)
       @logger.error("#{@consumer.class.name} failed to process #{where} at #{info[:offset] || info[:first_offset]} " \
-                    "(retry #{retries_count}): #{exception.class}: #{exception.message}; #{pause}")
+                    "(attempt #{retries_count + 1}): #{exception.class}: #{exception.message}; #{pause}")
       run_error_handler(exception, info)
       instrument_pause(info, pause_seconds) if pause_seconds
     rescue StandardError => e
