@@ -143,6 +143,13 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
         }
         done = offset;
         it->processed++;
+        if (retries) {
+            /* A success ends the run of failures: later messages of this
+             * group are first attempts again. */
+            retries = 0;
+            rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
+            if (p) rcn_pause_succeeded(p);
+        }
         if (c->stop_requested) { k++; break; }
     }
     drop_messages(it, k, n);
