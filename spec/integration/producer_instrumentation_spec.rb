@@ -1,0 +1,120 @@
+# frozen_string_literal: true
+
+require_relative "../support/producer_helpers"
+
+# The producer's events (*.racecar) as a subscriber sees them, against the
+# real broker; offsets are checked against what kcat reads.
+RSpec.describe "Producer instrumentation", :kafka, :producer do
+  let(:instrumenter) { null_instrumenter }
+  let(:events) { [] }
+
+  def record(*names)
+    names.each do |name|
+      instrumenter.subscribe(name) { |event, payload, duration| events << [event, payload.dup, duration] }
+    end
+  end
+
+  def payloads(name)
+    events.select { |event, _p, _d| event == "#{name}.racecar" }.map { |_e, payload, _d| payload }
+  end
+
+  it "publishes produce_message for each Consumer#produce and deliver_messages for deliver!" do
+    topic = create_topic
+    record(:produce_message, :deliver_messages)
+    producer = isolated_producer(spec_config(producer: ["linger.ms=200"]), instrumenter: instrumenter)
+    consumer = Class.new(Racecar::Consumer).new
+    consumer.__racecar_attach(producer: producer, instrumenter: instrumenter)
+    time = Time.at(1_650_000_000)
+
+    consumer.produce("one", topic: topic, key: "k1", headers: { "h" => "v" }, create_time: time)
+    consumer.produce("two", topic: topic, partition: 0)
+    consumer.deliver!
+
+    expect(payloads(:produce_message)).to eq([
+      { topic: topic, partition: nil, key: "k1", value: "one", headers: { "h" => "v" }, create_time: time, buffer_size: 1 },
+      { topic: topic, partition: 0, key: nil, value: "two", headers: nil, create_time: nil, buffer_size: 2 },
+    ])
+    expect(payloads(:deliver_messages)).to eq([{ delivered_message_count: 2 }])
+    deliver_duration = events.find { |event, _p, _d| event == "deliver_messages.racecar" }[2]
+    expect(deliver_duration).to be >= 0.15 # it waited for the linger and the acknowledgement
+  end
+
+  it "publishes produce_sync with the message, timed over the whole delivery" do
+    topic = create_topic
+    record(:produce_sync, :produce_message, :deliver_messages)
+    producer = isolated_producer(spec_config(producer: ["linger.ms=200"]), instrumenter: instrumenter)
+
+    producer.produce_sync(value: "v", topic: topic, key: "k", partition: 0, headers: { "a" => "b" }, create_time: 5)
+
+    expect(events.map(&:first)).to eq(["produce_sync.racecar"]) # not counted twice as produce_message
+    _event, payload, duration = events.first
+    expect(payload).to eq(topic: topic, partition: 0, key: "k", value: "v", headers: { "a" => "b" }, create_time: 5)
+    expect(duration).to be >= 0.15
+  end
+
+  it "publishes produce_async, timed over the enqueueing only" do
+    topic = create_topic
+    record(:produce_async)
+    producer = isolated_producer(spec_config(producer: ["linger.ms=500"]), instrumenter: instrumenter)
+
+    producer.wait_for_delivery { producer.produce_async(value: "v", topic: topic, key: "k") }
+
+    _event, payload, duration = events.fetch(0)
+    expect(payload).to eq(topic: topic, partition: nil, key: "k", value: "v", headers: nil, create_time: nil)
+    expect(duration).to be < 0.1
+  end
+
+  it "publishes acknowledged_message with the offset the broker gave each message" do
+    topic = create_topic(partitions: 2)
+    record(:acknowledged_message)
+    producer = isolated_producer(spec_config, instrumenter: instrumenter)
+
+    4.times { |i| producer.produce_sync(value: i.to_s, topic: topic, partition: i % 2) }
+
+    acknowledged = payloads(:acknowledged_message).map { |p| [p[:topic], p[:partition], p[:offset]] }
+    expect(acknowledged).to match_array(kcat_read(topic).map { |m| [topic, m.partition, m.offset] })
+  end
+
+  it "publishes produce_delivery_error and records the exception in produce_sync's payload" do
+    topic = create_topic
+    record(:produce_sync, :produce_delivery_error)
+    producer = isolated_producer(spec_config(producer: ["message.max.bytes=3000000"]), instrumenter: instrumenter)
+
+    expect { producer.produce_sync(value: "x" * 2_000_000, topic: topic) }.to raise_error(Racecar::MessageDeliveryError)
+
+    failure = payloads(:produce_delivery_error).fetch(0)
+    expect([failure[:topic], failure[:partition], failure[:exception].code]).to eq([topic, 0, :msg_size_too_large])
+    sync = payloads(:produce_sync).fetch(0)
+    expect(sync[:exception_object]).to be_a(Racecar::MessageDeliveryError)
+  end
+
+  it "records a failed deliver! in deliver_messages" do
+    topic = create_topic
+    record(:deliver_messages)
+    producer = isolated_producer(spec_config(producer: ["message.max.bytes=3000000"]), instrumenter: instrumenter)
+    consumer = Class.new(Racecar::Consumer).new
+    consumer.__racecar_attach(producer: producer, instrumenter: instrumenter)
+
+    consumer.produce("fine", topic: topic)
+    consumer.produce("x" * 2_000_000, topic: topic)
+
+    expect { consumer.deliver! }.to raise_error(Racecar::MessageDeliveryError)
+    payload = payloads(:deliver_messages).fetch(0)
+    expect(payload[:delivered_message_count]).to eq(1)
+    expect(payload[:exception_object].code).to eq(:msg_size_too_large)
+  end
+
+  it "reaches ActiveSupport::Notifications subscribers" do
+    require "active_support/notifications"
+    topic = create_topic
+    seen = []
+    subscription = ActiveSupport::Notifications.subscribe("produce_sync.racecar") { |*args| seen << args.last }
+    producer = isolated_producer(spec_config, instrumenter: Racecar::Instrumenter.new(backend: ActiveSupport::Notifications))
+
+    producer.produce_sync(value: "v", topic: topic)
+
+    expect(seen.map { |payload| payload[:topic] }).to eq([topic])
+  ensure
+    ActiveSupport::Notifications.unsubscribe(subscription) if subscription
+  end
+end
