@@ -14,6 +14,7 @@ module Racecar
     WAIT_MARGIN = 5 # seconds beyond message_timeout before a wait gives up
     REPORT_INTERVAL = 1.0 # longest sleep of the reporter thread between checks
     PARTITION_COUNT_TTL = 30 # seconds a topic's partition count is trusted
+    TOPIC_NOT_READY = %i[unknown_topic_or_part leader_not_available unknown_topic].freeze
 
     def initialize(config:, logger:, instrumenter:)
       @config = config
@@ -141,10 +142,10 @@ module Racecar
     def enqueue(tracker, value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
       native = handle
       topic = topic.to_s
-      partition = partition_for(native, topic, partition_key.to_s) if partition.nil? && !partition_key.nil?
       # Someone may have subscribed since the handle was built.
       native.report_acks = @instrumenter.listening?(:acknowledged_message)
       begin
+        partition = partition_for(native, topic, partition_key.to_s) if partition.nil? && !partition_key.nil?
         native.produce(topic, value&.to_s, key&.to_s, partition, headers, timestamp_ms(create_time), tracker)
       rescue MessageDeliveryError => e
         raise DeliveryFailure.rejected(topic, partition, e.code, e.message)
@@ -208,10 +209,25 @@ module Racecar
       count, expires = @partition_counts[topic]
       now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       if count.nil? || now > expires
-        count = native.partition_count(topic, @config.socket_timeout)
+        count = partition_count(native, topic, now + @config.socket_timeout)
         @partition_counts[topic] = [count, now + PARTITION_COUNT_TTL]
       end
       native.partition_for(topic, partition_key, count, @config.partitioner.to_s)
+    end
+
+    # A topic the broker creates on first use answers "unknown" or "no
+    # leader" for a moment; ask again until it has partitions or time is up.
+    def partition_count(native, topic, deadline)
+      loop do
+        remaining = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        begin
+          count = native.partition_count(topic, remaining.clamp(0.1, nil))
+          return count if count.positive? || remaining <= 0
+        rescue MessageDeliveryError => e
+          raise unless TOPIC_NOT_READY.include?(e.code) && remaining.positive?
+        end
+        sleep 0.1
+      end
     end
 
     def timestamp_ms(create_time)

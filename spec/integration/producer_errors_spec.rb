@@ -70,6 +70,18 @@ RSpec.describe "Producer delivery errors", :kafka, :producer do
       }
   end
 
+  it "names an unknown topic when a partition_key needs its partitions" do
+    strict = isolated_producer(spec_config(socket_timeout: 1, producer: ["allow.auto.create.topics=false"]))
+    topic = unique_name("missing")
+
+    expect { strict.produce_sync(value: "x", partition_key: "k", topic: topic) }
+      .to raise_error(Racecar::MessageDeliveryError) { |error|
+        expect(error.code).to eq(:unknown_topic_or_part)
+        expect(error.topic).to eq(topic)
+        expect(error.message).to include("the topic or partition does not exist; create it first")
+      }
+  end
+
   it "delivers again after a message timed out" do
     # The topic does not exist yet and may not be auto-created, so the first
     # message waits for it until message_timeout ends it.

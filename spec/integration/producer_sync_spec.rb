@@ -96,6 +96,15 @@ RSpec.describe "Racecar.produce_sync", :kafka, :producer do
       expect(reference.values.uniq.size).to be > 1 # the keys really spread out
     end
 
+    it "works for a topic the broker creates on first use" do
+      topic = unique_name("auto")
+      KafkaHelpers.created_topics << topic # deleted after the examples like the others
+
+      producer.produce_sync(value: "first", partition_key: "customer-1", topic: topic)
+
+      expect(kcat_read(topic).map { |m| [m.partition, m.value] }).to eq([[0, "first"]])
+    end
+
     it "is ignored when an explicit partition is given" do
       topic = create_topic(partitions: 6)
 
