@@ -57,12 +57,32 @@ static void resolve_start_positions(rcn_consumer *c, rd_kafka_topic_partition_li
 }
 
 static void commit_revoked(rcn_consumer *c, const rd_kafka_topic_partition_list_t *parts) {
-    rd_kafka_topic_partition_list_t *list = rcn_offsets_to_commit(&c->table, 1, parts);
+    /* Everything stored, even what an earlier asynchronous commit already
+     * sent: that commit may have failed, and this is the last chance. */
+    rd_kafka_topic_partition_list_t *list = rcn_offsets_to_commit(&c->table, 0, parts);
     if (!list) return;
     rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, 0);
     if (err) push_error_event(c, err, "committing offsets of revoked partitions failed", 0);
     else rcn_offsets_committed(&c->table, list);
     rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* librdkafka keeps an application pause on a partition across unassign and
+ * assign, so a partition racecar stops tracking must be resumed, or it would
+ * come back paused with nothing left to resume it. */
+static void resume_untracked(rcn_consumer *c, const rd_kafka_topic_partition_list_t *revoked) {
+    rd_kafka_topic_partition_list_t *resume = NULL;
+    for (size_t i = 0; i < c->table.len; i++) {
+        rcn_partition *p = &c->table.items[i];
+        if (!p->paused) continue;
+        if (revoked ? !rd_kafka_topic_partition_list_find(revoked, p->topic, p->partition) : p->assigned) continue;
+        if (!resume) resume = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_list_add(resume, p->topic, p->partition);
+        p->paused = 0;
+    }
+    if (!resume) return;
+    rd_kafka_resume_partitions(c->rk, resume);
+    rd_kafka_topic_partition_list_destroy(resume);
 }
 
 static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int cooperative) {
@@ -82,7 +102,10 @@ static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_
         p->assigned = 1;
         if (p->paused) rd_kafka_topic_partition_list_add(repause, p->topic, p->partition);
     }
-    if (!cooperative) rcn_ptable_prune_unassigned(&c->table);
+    if (!cooperative) {
+        resume_untracked(c, NULL);
+        rcn_ptable_prune_unassigned(&c->table);
+    }
     if (repause->cnt > 0) rd_kafka_pause_partitions(rk, repause);
     rd_kafka_topic_partition_list_destroy(repause);
     push_partitions_event(c, RCN_EV_ASSIGNED, parts, 0);
@@ -91,6 +114,7 @@ static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_
 static void on_revoke(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int cooperative) {
     int lost = rd_kafka_assignment_lost(rk);
     if (!lost) commit_revoked(c, parts);
+    if (cooperative) resume_untracked(c, parts);
     c->table.epoch++;
     for (int i = 0; i < parts->cnt; i++) {
         rcn_partition *p = rcn_ptable_find(&c->table, parts->elems[i].topic, parts->elems[i].partition);
@@ -111,9 +135,24 @@ static void on_revoke(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_
     push_partitions_event(c, RCN_EV_REVOKED, parts, lost);
 }
 
+/* Before calling the rebalance callback, librdkafka pauses every assigned
+ * partition and resumes the kept ones after it. In 2.0.x the batch consume
+ * call that serves the callback can then drop messages it had already taken
+ * from a kept partition while the fetch position moves past them. Kept
+ * partitions are marked here and rewound by the runner after the poll. */
+static void mark_kept_partitions(rcn_consumer *c, const rd_kafka_topic_partition_list_t *changing) {
+    for (size_t i = 0; i < c->table.len; i++) {
+        rcn_partition *p = &c->table.items[i];
+        if (!p->assigned || rd_kafka_topic_partition_list_find(changing, p->topic, p->partition)) continue;
+        p->resync = 1;
+        c->resync_pending = 1;
+    }
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque) {
     rcn_consumer *c = opaque;
     int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (cooperative) mark_kept_partitions(c, parts);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(c, rk, parts, cooperative);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -530,6 +569,12 @@ static void *committed_nogvl(void *data) {
     return NULL;
 }
 
+rd_kafka_resp_err_t rcn_consumer_committed(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int timeout_ms) {
+    committed_args a = {c->rk, list, timeout_ms, 0};
+    rcn_without_gvl(committed_nogvl, &a, NULL, NULL);
+    return a.err;
+}
+
 static int add_committed_query(VALUE topic, VALUE partitions, VALUE data) {
     rd_kafka_topic_partition_list_t *list = (rd_kafka_topic_partition_list_t *)data;
     VALUE name = rb_obj_as_string(topic);
@@ -547,11 +592,10 @@ static VALUE consumer_committed(VALUE self, VALUE topic_partitions, VALUE timeou
     Check_Type(topic_partitions, T_HASH);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     rb_hash_foreach(topic_partitions, add_committed_query, (VALUE)list);
-    committed_args a = {c->rk, list, (int)(NUM2DBL(timeout) * 1000.0), 0};
-    rcn_without_gvl(committed_nogvl, &a, NULL, NULL);
-    if (a.err) {
+    rd_kafka_resp_err_t err = rcn_consumer_committed(c, list, (int)(NUM2DBL(timeout) * 1000.0));
+    if (err) {
         rd_kafka_topic_partition_list_destroy(list);
-        rcn_raise_kafka(rcn_eKafkaError, a.err, "reading committed offsets failed");
+        rcn_raise_kafka(rcn_eKafkaError, err, "reading committed offsets failed");
     }
     VALUE result = rb_hash_new();
     for (int i = 0; i < list->cnt; i++) {

@@ -20,6 +20,8 @@ typedef struct rcn_consumer {
     int reset_count;
 
     volatile int stop_requested;   /* set from signal handlers and other threads */
+    int resync_pending;            /* some partition has resync set */
+    uint64_t poll_seq;             /* counts the runner's polls */
     int running;
     int closed;
 
@@ -43,6 +45,8 @@ void rcn_consumer_commit(rcn_consumer *c, int sync);
 void rcn_consumer_destroy_batch(rcn_consumer *c);
 void rcn_consumer_pause_one(rcn_consumer *c, const char *topic, int32_t partition, int pause);
 void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition, int64_t offset);
+/* The group's committed offsets for list, asked without the GVL. */
+rd_kafka_resp_err_t rcn_consumer_committed(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int timeout_ms);
 /* Polls up to max messages into c->batch without the GVL; interruptible. */
 void rcn_consumer_poll_into_batch(rcn_consumer *c, size_t max, int timeout_ms);
 

@@ -23,7 +23,9 @@ rd_kafka_topic_partition_list_t *rcn_offsets_to_commit(const rcn_partition_table
     rd_kafka_topic_partition_list_t *list = NULL;
     for (size_t i = 0; i < t->len; i++) {
         const rcn_partition *p = &t->items[i];
-        if (p->stored_offset < 0 || !in_filter(only, p)) continue;
+        /* A partition between an eager revoke and the next assign is not
+         * ours to commit: its new owner may already be further along. */
+        if (p->stored_offset < 0 || !p->assigned || !in_filter(only, p)) continue;
         if (only_changed && p->stored_offset == p->committed_offset) continue;
         if (!list) list = rd_kafka_topic_partition_list_new((int)t->len);
         rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->stored_offset;

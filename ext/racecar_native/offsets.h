@@ -7,7 +7,8 @@
 
 /* Adds or raises the offset to store for one partition in a batch list. */
 void rcn_offsets_add(rd_kafka_topic_partition_list_t *list, const char *topic, int32_t partition, int64_t offset);
-/* Every assigned partition with a stored offset: what a commit should send.
+/* Every assigned partition with a stored offset: what a commit should send
+ * (partitions no longer assigned are left out).
  * With only_changed, partitions whose stored offset was already committed
  * are left out. Returns NULL when the list would be empty. */
 rd_kafka_topic_partition_list_t *rcn_offsets_to_commit(const rcn_partition_table *t, int only_changed,

@@ -51,6 +51,7 @@ rcn_partition *rcn_ptable_fetch(rcn_partition_table *t, const char *topic, int32
     p->seek_offset = -1;
     p->stored_offset = -1;
     p->committed_offset = -1;
+    p->next_offset = -1;
     return p;
 }
 

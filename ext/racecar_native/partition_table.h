@@ -22,6 +22,13 @@ typedef struct {
     /* offsets, see offsets.c: -1 when unknown */
     int64_t stored_offset;   /* last processed offset + 1 */
     int64_t committed_offset;
+    int64_t next_offset;     /* first message not yet handed to the runner */
+
+    /* A cooperative rebalance paused and resumed the partition inside
+     * librdkafka, which (2.0.x) may skip messages it had already put in a
+     * batch; the runner seeks back to next_offset once. */
+    int resync;
+    uint64_t resynced_poll;  /* poll whose messages the resync dropped */
 } rcn_partition;
 
 typedef struct {

@@ -94,6 +94,7 @@ static void fail_partition(iteration *it, const char *topic, int32_t partition, 
     if (p) {
         duration = rcn_pause_failure(p, &c->pause, rcn_monotonic_ms(), offset);
         failures = p->failures;
+        p->next_offset = offset;
     }
     if (duration != 0) rcn_consumer_pause_one(c, topic, partition, 1);
     rcn_consumer_seek_one(c, topic, partition, offset);
@@ -222,7 +223,7 @@ static void run_group(iteration *it, size_t n) {
     const char *topic = rd_kafka_topic_name(first->rkt);
     int32_t partition = first->partition;
     rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
-    if (!p || !p->assigned || p->paused) {
+    if (!p || !p->assigned || p->paused || p->resynced_poll == c->poll_seq) {
         drop_messages(it, 0, n);
         return;
     }
@@ -232,8 +233,10 @@ static void run_group(iteration *it, size_t n) {
         int64_t offset = first->offset;
         drop_messages(it, 0, n);
         rcn_consumer_seek_one(c, topic, partition, offset);
+        p->next_offset = offset;
         return;
     }
+    p->next_offset = c->batch[it->group[n - 1]]->offset + 1;
     /* The topic name lives in the librdkafka topic handle, which the
      * messages keep alive; copy it before they are destroyed. */
     char *name = ruby_strdup(topic);
@@ -280,13 +283,52 @@ static void resume_due_partitions(rcn_consumer *c) {
         rcn_partition *p = &c->table.items[i];
         if (!rcn_pause_due(p, now)) continue;
         rcn_pause_resumed(p);
-        if (!p->assigned) continue;
+        /* Also while unassigned (between an eager revoke and assign):
+         * librdkafka would otherwise keep the partition paused. */
         rcn_consumer_pause_one(c, p->topic, p->partition, 0);
+        if (!p->assigned) continue;
         /* librdkafka 2.0 does not wake an idle fetcher on resume (it notices
          * up to a second later); a seek to an absolute offset does. It also
          * restates where the retry starts. */
-        if (p->seek_offset >= 0) rcn_consumer_seek_one(c, p->topic, p->partition, p->seek_offset);
+        if (p->seek_offset >= 0) {
+            rcn_consumer_seek_one(c, p->topic, p->partition, p->seek_offset);
+            p->next_offset = p->seek_offset;
+        }
     }
+}
+
+/* Rewinds partitions a cooperative rebalance marked (see consumer.c) to the
+ * first message the runner has not been given; their messages in this poll
+ * are dropped and fetched again. A partition that has not delivered anything
+ * yet rewinds to its committed offset. */
+static void resync_partitions(rcn_consumer *c) {
+    if (!c->resync_pending) return;
+    c->resync_pending = 0;
+    rd_kafka_topic_partition_list_t *unknown = NULL;
+    for (size_t i = 0; i < c->table.len; i++) {
+        rcn_partition *p = &c->table.items[i];
+        if (!p->resync) continue;
+        p->resync = 0;
+        if (!p->assigned || p->paused) continue;
+        p->resynced_poll = c->poll_seq;
+        if (p->next_offset >= 0) {
+            rcn_consumer_seek_one(c, p->topic, p->partition, p->next_offset);
+        } else {
+            if (!unknown) unknown = rd_kafka_topic_partition_list_new(4);
+            rd_kafka_topic_partition_list_add(unknown, p->topic, p->partition);
+        }
+    }
+    if (!unknown) return;
+    if (rcn_consumer_committed(c, unknown, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < unknown->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &unknown->elems[i];
+            rcn_partition *p = rcn_ptable_find(&c->table, tp->topic, tp->partition);
+            if (!p || tp->err || tp->offset < 0) continue;
+            rcn_consumer_seek_one(c, p->topic, p->partition, tp->offset);
+            p->next_offset = tp->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(unknown);
 }
 
 static void hand_events_to_ruby(iteration *it) {
@@ -308,7 +350,9 @@ static void run_iteration(iteration *it) {
     if (due >= 0 && due < timeout) timeout = (int)due;
     it->poll_epoch = c->table.epoch;
     it->processed = 0;
+    c->poll_seq++;
     rcn_consumer_poll_into_batch(c, it->fetch_messages, timeout);
+    resync_partitions(c);
     hand_events_to_ruby(it); /* rebalance hooks run before the new partitions' messages */
     dispatch_batch(it);
     rcn_consumer_destroy_batch(c);
