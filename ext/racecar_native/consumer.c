@@ -27,6 +27,19 @@ static void push_error_event(rcn_consumer *c, rd_kafka_resp_err_t err, const cha
     rcn_events_push(&c->events, ev);
 }
 
+/* A consumer error delivered as a message. A fatal one (the instance was
+ * fenced, ...) arrives as __FATAL; the real cause is asked of librdkafka. */
+void rcn_consumer_push_message_error(rcn_consumer *c, const rd_kafka_message_t *rkm) {
+    if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    if (rkm->err == RD_KAFKA_RESP_ERR__FATAL) {
+        char text[512];
+        rd_kafka_resp_err_t cause = rd_kafka_fatal_error(c->rk, text, sizeof(text));
+        push_error_event(c, cause ? cause : rkm->err, cause ? text : rd_kafka_message_errstr(rkm), 1);
+        return;
+    }
+    push_error_event(c, rkm->err, rd_kafka_message_errstr(rkm), 0);
+}
+
 static void push_error_object(rcn_consumer *c, rd_kafka_error_t *error, const char *context) {
     if (!error) return;
     char text[512];
@@ -423,8 +436,7 @@ static VALUE poll_and_convert(VALUE data) {
     for (size_t i = 0; i < c->batch_len; i++) {
         rd_kafka_message_t *rkm = c->batch[i];
         if (rkm->err) {
-            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                push_error_event(c, rkm->err, rd_kafka_message_errstr(rkm), 0);
+            rcn_consumer_push_message_error(c, rkm);
         } else {
             rb_ary_push(a->result, rcn_message_new(rkm, 0));
         }

@@ -43,6 +43,8 @@ typedef struct rcn_consumer {
 /* Commits every stored offset; sync waits for the broker (without the GVL). */
 void rcn_consumer_commit(rcn_consumer *c, int sync);
 void rcn_consumer_destroy_batch(rcn_consumer *c);
+/* Records a consumer error that librdkafka delivered in place of a message. */
+void rcn_consumer_push_message_error(rcn_consumer *c, const rd_kafka_message_t *rkm);
 void rcn_consumer_pause_one(rcn_consumer *c, const char *topic, int32_t partition, int pause);
 void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition, int64_t offset);
 /* The group's committed offsets for list, asked without the GVL. */

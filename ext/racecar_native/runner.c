@@ -246,14 +246,6 @@ static void run_group(iteration *it, size_t n) {
     xfree(name);
 }
 
-static void push_message_error(rcn_consumer *c, rd_kafka_message_t *rkm) {
-    if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
-    rcn_event *ev = rcn_event_new(RCN_EV_ERROR, NULL, rd_kafka_message_errstr(rkm));
-    if (!ev) return;
-    ev->err = rkm->err;
-    rcn_events_push(&c->events, ev);
-}
-
 static void dispatch_batch(iteration *it) {
     rcn_consumer *c = it->c;
     for (size_t i = 0; i < c->batch_len; i++) {
@@ -261,7 +253,7 @@ static void dispatch_batch(iteration *it) {
         rd_kafka_message_t *first = c->batch[i];
         if (!first) continue;
         if (first->err || !first->rkt) {
-            push_message_error(c, first);
+            rcn_consumer_push_message_error(c, first);
             rd_kafka_message_destroy(first);
             c->batch[i] = NULL;
             continue;

@@ -143,6 +143,7 @@ module Racecar
         @logger.error("#{@consumer.class.name}#teardown raised #{e.class}: #{e.message}")
       end
       native.close
+      @closing = true # a fatal error now is only reported: the runner is leaving anyway
       handle_events(native.drain_events)
       @instrumenter.instrument(:leave_group, base_payload) if @joined
       @instrumenter.instrument(:shut_down, base_payload)
@@ -213,10 +214,14 @@ module Racecar
       if @instrumenter.listening?(:poll_error)
         @instrumenter.instrument(:poll_error, base_payload.merge!(exception: error))
       end
-      raise error if fatal
+      if fatal
+        raise error unless @closing
 
-      # Transient: librdkafka retries with its own backoff.
-      @logger.warn(error.message)
+        @logger.error(error.message)
+      else
+        # Transient: librdkafka retries with its own backoff.
+        @logger.warn(error.message)
+      end
     end
 
     def handle_statistics(json)
