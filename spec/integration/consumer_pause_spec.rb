@@ -5,9 +5,10 @@ require_relative "../support/consumer_helpers"
 # What happens when process / process_batch raises: the error handler, the
 # pause of that partition only, backoff, and the retry of the same messages.
 RSpec.describe "Consumer pauses", :kafka do
-  # How late a resume may come: librdkafka's fetcher wakes up within about
-  # one max_wait_time (0.2 s in spec_config) after the partition is resumed.
-  SLACK = 0.45
+  # How late a retry may come: librdkafka 2.0 applies the resume and seek
+  # about one max_wait_time (0.2 s in spec_config) later, when its pending
+  # fetch returns; the rest is room for a busy machine.
+  SLACK = 0.6
 
   let(:errors) { [] }
 
@@ -94,11 +95,11 @@ RSpec.describe "Consumer pauses", :kafka do
     produce_messages(topic, [{ value: "x" }])
     attempts = []
     klass = failing_consumer(topic, attempts) { true }
-    config = config_with(pause_timeout: 0.3, pause_with_exponential_backoff: true, max_pause_timeout: 1.2)
+    config = config_with(pause_timeout: 0.4, pause_with_exponential_backoff: true, max_pause_timeout: 1.6)
     start_consumer(klass.new, config: config)
     eventually(message: "five attempts") { attempts.size >= 5 }
 
-    expected = [0.3, 0.6, 1.2, 1.2]
+    expected = [0.4, 0.8, 1.6, 1.6]
     gaps(attempts.first(5).map { |a| a[2] }).zip(expected).each do |gap, pause|
       expect(gap).to be_between(pause, pause + SLACK)
     end
@@ -147,7 +148,8 @@ RSpec.describe "Consumer pauses", :kafka do
 
     expect(attempts.map { |a| a[1] }).to eq([0, 0, 0, 0, 0, 0, 1])
     expect(errors.size).to eq(5)
-    expect(gaps(attempts.map { |a| a[2] }).first(5).max).to be < 0.45
+    # No pause: the message comes back with the next fetch, one max_wait_time later.
+    expect(gaps(attempts.map { |a| a[2] }).first(5).max).to be < SLACK
   end
 
   it "counts consecutive failures of a partition in retries_count, back to 0 after a success" do
