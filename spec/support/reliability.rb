@@ -238,7 +238,7 @@ module ReliabilityHelpers
           sleep(@interval)
         rescue Racecar::MessageDeliveryError => e
           @durations << (ReliabilityHelpers.now - started)
-          @failures << e
+          @failures << [e, @durations.last]
           sleep(0.2)
         end
       end
@@ -282,15 +282,23 @@ module ReliabilityHelpers
       (by_partition[partition] || []).chunk_while { |a, b| a.pid == b.pid }.to_a
     end
 
-    # Where a member, during one stretch of ownership, did not go through its
-    # partition's offsets one by one.
+    # Where a member, during one stretch of ownership, skipped offsets. (Going
+    # back is a redelivery from the last commit, which duplicates count.)
     def order_violations
       by_partition.keys.sort.flat_map do |partition|
         runs(partition).flat_map do |run|
-          run.each_cons(2).reject { |a, b| b.offset == a.offset + 1 }.map do |a, b|
+          run.each_cons(2).select { |a, b| b.offset > a.offset + 1 }.map do |a, b|
             "partition #{partition}: pid #{a.pid} went from offset #{a.offset} to #{b.offset}"
           end
         end
+      end
+    end
+
+    # How often a member went back to an earlier offset of a partition it
+    # kept (a partition lost and regained, or a retried batch).
+    def rewinds
+      by_partition.values.sum do |records|
+        records.chunk_while { |a, b| a.pid == b.pid }.sum { |run| run.each_cons(2).count { |a, b| b.offset <= a.offset } }
       end
     end
 
@@ -328,6 +336,18 @@ module ReliabilityHelpers
         worst = [worst, last_touch - earlier.at].max
       end
       worst
+    end
+
+    # Repeated processings whose first processing happened outside every
+    # window (Ranges of clock times): what should have been committed.
+    def redone_outside(windows)
+      seen = {}
+      @records.count do |record|
+        key = [record.partition, record.offset]
+        earlier = seen[key]
+        seen[key] ||= record
+        earlier && windows.none? { |window| window.cover?(earlier.at) }
+      end
     end
 
     def summary(name, sent, extra = {})
