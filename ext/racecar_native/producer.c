@@ -11,9 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static VALUE cProducer, cTracker;
+
+/* Bumped in every forked child (pthread_atfork), so a handle can tell it was
+ * built in another process without a getpid() system call per message. */
+static volatile unsigned long fork_generation;
+
+static void on_fork_child(void) { fork_generation++; }
 
 typedef struct {
     rd_kafka_t *rk;
@@ -33,7 +38,7 @@ typedef struct {
     long untracked;
     int report_woken;
     int closed;
-    pid_t owner;                  /* the process whose librdkafka threads serve rk */
+    unsigned long generation;     /* fork_generation of the process whose threads serve rk */
 } rcn_producer;
 
 /* ---------- DeliveryTracker ---------- */
@@ -249,7 +254,7 @@ static void stop_poller(rcn_producer *p) {
  * threads: touching it (purge, join, destroy) would hang, so the child only
  * forgets it. A small leak beats a hang. */
 static int foreign_handle(rcn_producer *p) {
-    if (!p->rk || p->owner == getpid()) return 0;
+    if (!p->rk || p->generation == fork_generation) return 0;
     p->rk = NULL;
     p->poller_started = 0;
     p->closed = 1;
@@ -328,7 +333,7 @@ static VALUE producer_initialize(VALUE self, VALUE properties) {
     }
     p->rk = rk;
     p->closed = 0;
-    p->owner = getpid();
+    p->generation = fork_generation;
     if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
         rd_kafka_destroy(rk);
         p->rk = NULL;
@@ -611,6 +616,11 @@ static VALUE producer_abandon(VALUE self) {
     return Qnil;
 }
 
+/* Producer.fork_generation: changes in a forked child (cheaper than Process.pid). */
+static VALUE producer_fork_generation(VALUE klass) {
+    return ULONG2NUM(fork_generation);
+}
+
 static VALUE producer_closed_p(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     foreign_handle(p);
@@ -628,6 +638,8 @@ void rcn_producer_init(VALUE mNative) {
 
     cProducer = rb_define_class_under(mNative, "Producer", rb_cObject);
     rb_define_alloc_func(cProducer, producer_alloc);
+    rb_define_singleton_method(cProducer, "fork_generation", producer_fork_generation, 0);
+    pthread_atfork(NULL, NULL, on_fork_child);
     rb_define_method(cProducer, "initialize", producer_initialize, 1);
     rb_define_method(cProducer, "produce", producer_produce, 7);
     rb_define_method(cProducer, "queue_length", producer_queue_length, 0);

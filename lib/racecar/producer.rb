@@ -24,7 +24,7 @@ module Racecar
       @reporter_lock = Mutex.new
       @reporter = nil
       @native = nil
-      @pid = nil
+      @generation = nil
       @partition_counts = {}
     end
 
@@ -36,16 +36,14 @@ module Racecar
     # Published as produce_message (buffer_size: messages awaiting deliver!).
     def produce(value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil,
                 tracker: nil)
-      message = { value: value, topic: topic, key: key, partition: partition, partition_key: partition_key,
-                  headers: headers, create_time: create_time }
       unless @instrumenter.listening?(:produce_message)
-        enqueue(tracker, **message)
+        enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
         return nil
       end
 
-      payload = event_payload(message)
+      payload = event_payload(topic, partition, key, value, headers, create_time)
       @instrumenter.instrument(:produce_message, payload) do
-        native = enqueue(tracker, **message)
+        native = enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
         payload[:buffer_size] = tracker ? tracker.pending : native.queue_length
       end
       nil
@@ -53,12 +51,11 @@ module Racecar
 
     # Returns once the broker acknowledged the message; raises
     # MessageDeliveryError otherwise.
-    def produce_sync(value:, topic:, **options)
-      message = { value: value, topic: topic, **options }
-      payload = @instrumenter.listening?(:produce_sync) ? event_payload(message) : nil
+    def produce_sync(value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
+      payload = @instrumenter.listening?(:produce_sync) ? event_payload(topic, partition, key, value, headers, create_time) : nil
       @instrumenter.instrument(:produce_sync, payload) do
         tracker = new_tracker
-        enqueue(tracker, **message)
+        enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
         wait_for(tracker, instrument: false)
       end
       nil
@@ -66,14 +63,19 @@ module Racecar
 
     # Returns once the message is queued. Inside wait_for_delivery the block's
     # caller learns the outcome; otherwise failures are logged and published
-    # as produce_delivery_error.
-    def produce_async(value:, topic:, **options)
-      message = { value: value, topic: topic, **options }
-      payload = @instrumenter.listening?(:produce_async) ? event_payload(message) : nil
+    # as produce_delivery_error. The hot path of bulk producing: no Hash and
+    # no instrumentation block unless someone listens.
+    def produce_async(value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
       tracker = Thread.current[:racecar_delivery_tracker]
-      @instrumenter.instrument(:produce_async, payload) do
-        native = enqueue(tracker, **message)
-        ensure_reporter(native) if tracker.nil?
+      unless @instrumenter.listening?(:produce_async)
+        native = enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
+        ensure_reporter(native) unless tracker || @reporter
+        return nil
+      end
+
+      @instrumenter.instrument(:produce_async, event_payload(topic, partition, key, value, headers, create_time)) do
+        native = enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
+        ensure_reporter(native) unless tracker || @reporter
       end
       nil
     end
@@ -105,7 +107,7 @@ module Racecar
 
     def close(timeout = nil)
       @lock.synchronize do
-        return unless @native && @pid == Process.pid
+        return unless @native && @generation == Native::Producer.fork_generation
 
         native = @native
         @native = nil
@@ -121,10 +123,10 @@ module Racecar
 
     def handle
       native = @native
-      return native if native && @pid == Process.pid
+      return native if native && @generation == Native::Producer.fork_generation
 
       @lock.synchronize do
-        if @native && @pid != Process.pid
+        if @native && @generation != Native::Producer.fork_generation
           # Forked child: the parent's librdkafka and reporter threads do not
           # exist here.
           @native.abandon!
@@ -133,27 +135,38 @@ module Racecar
           @reporter = nil
         end
         @native ||= begin
-          @pid = Process.pid
-          Native::Producer.new(@config.rdkafka_producer)
+          @generation = Native::Producer.fork_generation
+          created = Native::Producer.new(@config.rdkafka_producer)
+          refresh_report_acks(created)
+          created
         end
       end
     end
 
-    def enqueue(tracker, value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
-      native = handle
-      topic = topic.to_s
-      # Someone may have subscribed since the handle was built.
-      native.report_acks = @instrumenter.listening?(:acknowledged_message)
+    def enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
+      native = @native
+      native = handle unless native && @generation == Native::Producer.fork_generation
+      topic = topic.to_s unless topic.is_a?(String)
+      value = value.to_s unless value.nil? || value.is_a?(String)
+      key = key.to_s unless key.nil? || key.is_a?(String)
+      timestamp = create_time.nil? ? nil : timestamp_ms(create_time)
       begin
         partition = partition_for(native, topic, partition_key.to_s) if partition.nil? && !partition_key.nil?
-        native.produce(topic, value&.to_s, key&.to_s, partition, headers, timestamp_ms(create_time), tracker)
+        native.produce(topic, value, key, partition, headers, timestamp, tracker)
       rescue MessageDeliveryError => e
         raise DeliveryFailure.rejected(topic, partition, e.code, e.message)
       end
       native
     end
 
+    # Delivery reports only queue acknowledgements while someone listens;
+    # checked whenever a wait starts and on every wake of the reporter.
+    def refresh_report_acks(native)
+      native.report_acks = @instrumenter.listening?(:acknowledged_message)
+    end
+
     def settle(tracker, payload)
+      refresh_report_acks(@native) if @native
       seconds = @config.message_timeout + WAIT_MARGIN
       finished = tracker.wait(seconds)
       report_events(@native) if @native
@@ -168,9 +181,8 @@ module Racecar
       nil
     end
 
-    # Starts the reporter unless one runs. Always under the lock: the
-    # reporter decides to finish under the same lock after seeing no message
-    # in flight, and this message was counted before we got here.
+    # Starts the reporter unless one runs. Callers skip this when @reporter
+    # is set; see report_until_settled for why that unlocked read is safe.
     def ensure_reporter(native)
       @reporter_lock.synchronize do
         @reporter = nil unless @reporter&.alive?
@@ -178,22 +190,25 @@ module Racecar
       end
     end
 
+    # Runs until no produce_async message is in flight. Finishing races with
+    # producers that saw @reporter set and so started no new reporter: after
+    # clearing @reporter the thread looks again, and takes the job back if a
+    # message came in meanwhile and nobody else started a reporter. (A
+    # producer counts its message before it reads @reporter.)
     def report_until_settled(native)
       Thread.current.name = "racecar-producer-reporter"
       Thread.current.report_on_exception = false
       loop do
+        refresh_report_acks(native) unless native.closed?
         native.wait_for_report(REPORT_INTERVAL)
         report_events_safely(native)
-        done = @reporter_lock.synchronize do
-          finished = native.closed? || native.untracked.zero?
-          @reporter = nil if finished && @reporter == Thread.current
-          finished
-        end
-        next unless done
+        next unless native.closed? || native.untracked.zero?
 
+        @reporter_lock.synchronize { @reporter = nil if @reporter == Thread.current }
         # Events pushed just before the last message settled.
         report_events_safely(native)
-        break
+        break if native.closed? || native.untracked.zero?
+        break unless @reporter_lock.synchronize { @reporter.nil? && (@reporter = Thread.current) }
       end
     ensure
       @reporter_lock.synchronize { @reporter = nil if @reporter == Thread.current }
@@ -239,9 +254,8 @@ module Racecar
       end
     end
 
-    def event_payload(message)
-      { topic: message[:topic], partition: message[:partition], key: message[:key], value: message[:value],
-        headers: message[:headers], create_time: message[:create_time] }
+    def event_payload(topic, partition, key, value, headers, create_time)
+      { topic: topic, partition: partition, key: key, value: value, headers: headers, create_time: create_time }
     end
 
     def instrument_failure(topic, partition, code, text)
