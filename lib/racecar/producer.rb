@@ -186,7 +186,10 @@ module Racecar
     def ensure_reporter(native)
       @reporter_lock.synchronize do
         @reporter = nil unless @reporter&.alive?
-        @reporter ||= Thread.new(native) { |n| report_until_settled(n) }
+        @reporter ||= Thread.new(native) { |n| report_until_settled(n) }.tap do |thread|
+          thread.name = "racecar-producer-reporter"
+          thread.report_on_exception = false
+        end
       end
     end
 
@@ -196,8 +199,6 @@ module Racecar
     # message came in meanwhile and nobody else started a reporter. (A
     # producer counts its message before it reads @reporter.)
     def report_until_settled(native)
-      Thread.current.name = "racecar-producer-reporter"
-      Thread.current.report_on_exception = false
       loop do
         refresh_report_acks(native) unless native.closed?
         native.wait_for_report(REPORT_INTERVAL)

@@ -75,6 +75,28 @@ RSpec.describe "Producer instrumentation", :kafka, :producer do
     expect(acknowledged).to match_array(kcat_read(topic).map { |m| [topic, m.partition, m.offset] })
   end
 
+  it "reports every acknowledgement of produce_async messages sent in bursts from several threads" do
+    topic = create_topic(partitions: 2)
+    acks = Queue.new
+    instrumenter.subscribe(:acknowledged_message) { |_name, payload, _d| acks << payload[:offset] }
+    producer = isolated_producer(spec_config, instrumenter: instrumenter)
+
+    # Pauses between bursts let the reporter thread finish and start again.
+    4.times.map do |t|
+      Thread.new do
+        10.times do |burst|
+          25.times { |i| producer.produce_async(value: "#{t}-#{burst}-#{i}", topic: topic) }
+          sleep(rand * 0.05)
+        end
+      end
+    end.each(&:join)
+
+    deadline = monotonic + 15
+    sleep 0.05 until acks.size >= 1000 || monotonic > deadline
+    expect(acks.size).to eq(1000)
+    expect(kcat_read(topic, count: 1000).size).to eq(1000)
+  end
+
   it "publishes produce_delivery_error and records the exception in produce_sync's payload" do
     topic = create_topic
     record(:produce_sync, :produce_delivery_error)

@@ -109,6 +109,22 @@ RSpec.describe Racecar::Producer, :producer do
       expect(log_output.string).to match(/ERROR .*Failed to deliver a message to orders: .*msg_timed_out/)
     end
 
+    it "reports through a thread that exists only while such messages are in flight" do
+      producer = isolated_producer(unreachable_config(message_timeout: 1), logger: captured_logger)
+      reporters = -> { Thread.list.select { |t| t.name == "racecar-producer-reporter" && t.alive? } }
+      expect(reporters.call).to be_empty
+
+      producer.produce_async(value: "x", topic: "orders")
+      expect(reporters.call.size).to eq(1)
+      producer.produce_async(value: "y", topic: "orders")
+      expect(reporters.call.size).to eq(1) # one at a time
+
+      deadline = monotonic + 5
+      sleep 0.05 until reporters.call.empty? || monotonic > deadline
+      expect(reporters.call).to be_empty
+      expect(log_output.string.scan("Failed to deliver a message to orders").size).to eq(2)
+    end
+
     it "publishes produce_async with the message's attributes" do
       events = events_of(:produce_async)
       producer = isolated_producer(unreachable_config, instrumenter: instrumenter)
