@@ -105,7 +105,11 @@ RSpec.describe "Consumer#produce", :kafka, :producer do
       produce(value, topic: output)
     end.new
     config = spec_config(fetch_messages: 1, pause_timeout: 0.5, producer: ["message.max.bytes=3000000"])
-    config.on_error { |exception, _info| errors << exception }
+    infos = []
+    config.on_error do |exception, info|
+      errors << exception
+      infos << info
+    end
 
     run_consumer(consumer, config: config) { attempts.any? { |value, _r, _t| value == "b" } }
 
@@ -114,6 +118,7 @@ RSpec.describe "Consumer#produce", :kafka, :producer do
     expect(errors.size).to eq(1)
     expect(errors[0]).to be_a(Racecar::MessageDeliveryError)
     expect([errors[0].code, errors[0].topic]).to eq([:msg_size_too_large, output])
+    expect(infos[0]).to include(topic: input, partition: 0, offset: 0) # the message whose call failed
     expect(kcat_read(output).map(&:value)).to eq(%w[A B])
   end
 
