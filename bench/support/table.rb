@@ -27,6 +27,10 @@ module Bench
       @rows << Row.new(**fields)
     end
 
+    def empty?
+      @rows.empty?
+    end
+
     def to_s
       cells = @rows.map do |row|
         [row.scenario, row.partitions.to_s, delimit(row.rate.round), row.ratio ? format("%.2f", row.ratio) : "-",
