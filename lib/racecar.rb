@@ -20,7 +20,6 @@ module Racecar
       @config ||= Config.new(env: ENV)
     end
 
-    attr_writer :config
 
     def configure
       yield config
@@ -44,24 +43,38 @@ module Racecar
       Runner.new(consumer, config: config, logger: logger, instrumenter: instrumenter, producer: producer)
     end
 
-    # The process-wide producer; built on first use (after any fork).
+    # The process-wide producer; built on first use (after any fork). Read
+    # without the lock once built: this sits on produce_async's hot path.
     def producer
-      @producer_lock.synchronize do
+      @producer || @producer_lock.synchronize do
         @producer ||= begin
-          at_exit { @producer&.close }
+          register_producer_close
           Producer.new(config: config, logger: logger, instrumenter: instrumenter)
         end
       end
     end
 
-    # The manual shows both `produce_sync(value: v, topic: t)` and, in its
-    # wait_for_delivery example, `produce_async(v, topic: t)`: both work.
-    def produce_sync(positional_value = NO_VALUE, topic:, **options)
-      producer.produce_sync(**message_arguments(positional_value, topic, options))
+    # A new configuration also means a new producer (built from it on next use).
+    def config=(config)
+      old = @producer_lock.synchronize do
+        @config = config
+        @producer.tap { @producer = nil }
+      end
+      old&.close
     end
 
-    def produce_async(positional_value = NO_VALUE, topic:, **options)
-      producer.produce_async(**message_arguments(positional_value, topic, options))
+    # The manual shows both `produce_sync(value: v, topic: t)` and, in its
+    # wait_for_delivery example, `produce_async(v, topic: t)`: both work.
+    def produce_sync(positional_value = NO_VALUE, value: NO_VALUE, topic:, key: nil, partition: nil,
+                     partition_key: nil, headers: nil, create_time: nil)
+      producer.produce_sync(value: pick_value(positional_value, value), topic: topic, key: key, partition: partition,
+                            partition_key: partition_key, headers: headers, create_time: create_time)
+    end
+
+    def produce_async(positional_value = NO_VALUE, value: NO_VALUE, topic:, key: nil, partition: nil,
+                      partition_key: nil, headers: nil, create_time: nil)
+      producer.produce_async(value: pick_value(positional_value, value), topic: topic, key: key, partition: partition,
+                             partition_key: partition_key, headers: headers, create_time: create_time)
     end
 
     def wait_for_delivery(&block)
@@ -70,15 +83,23 @@ module Racecar
 
     private
 
-    def message_arguments(positional_value, topic, options)
+    def pick_value(positional_value, value)
       if positional_value.equal?(NO_VALUE)
-        raise ArgumentError, "missing keyword: :value" unless options.key?(:value)
-      elsif options.key?(:value)
-        raise ArgumentError, "give the value either as the first argument or as value:, not both"
+        raise ArgumentError, "missing keyword: :value" if value.equal?(NO_VALUE)
+
+        value
+      elsif value.equal?(NO_VALUE)
+        positional_value
       else
-        options = options.merge(value: positional_value)
+        raise ArgumentError, "give the value either as the first argument or as value:, not both"
       end
-      options.merge(topic: topic)
+    end
+
+    def register_producer_close
+      return if @producer_close_registered
+
+      @producer_close_registered = true
+      at_exit { @producer&.close }
     end
   end
 

@@ -6,6 +6,7 @@
 #include "offsets.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static VALUE cConsumer;
 
@@ -221,6 +222,15 @@ void rcn_consumer_destroy_batch(rcn_consumer *c) {
 }
 
 static void release_handle(rcn_consumer *c) {
+    if (c->rk && c->owner_pid != getpid()) {
+        /* A forked child inherited this handle; librdkafka's threads live only
+         * in the parent, so destroying it here would hang. Forget it. */
+        c->batch_len = 0;
+        c->queue = NULL;
+        c->rk = NULL;
+        c->closed = 1;
+        return;
+    }
     rcn_consumer_destroy_batch(c);
     if (c->queue) {
         rd_kafka_queue_destroy(c->queue);
@@ -355,6 +365,7 @@ static VALUE consumer_initialize(int argc, VALUE *argv, VALUE self) {
     rd_kafka_poll_set_consumer(rk);
     c->queue = rd_kafka_queue_get_consumer(rk);
     c->closed = 0;
+    c->owner_pid = getpid();
     c->last_commit_ms = rcn_monotonic_ms();
     return self;
 }

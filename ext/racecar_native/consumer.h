@@ -4,6 +4,7 @@
 #define RCN_CONSUMER_H
 
 #include "racecar_native.h"
+#include <sys/types.h>
 #include "events.h"
 #include "partition_table.h"
 #include "pause.h"
@@ -24,6 +25,7 @@ typedef struct rcn_consumer {
     uint64_t poll_seq;             /* counts the runner's polls */
     int running;
     int closed;
+    pid_t owner_pid;               /* a forked child must not destroy the handle */
 
     int64_t commit_interval_ms;
     int sync_commits;

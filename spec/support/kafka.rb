@@ -105,8 +105,9 @@ module KafkaHelpers
   # the timeout passes), then stops it and waits for a clean shutdown.
   def run_consumer(consumer, config: spec_config, instrumenter: Racecar::Instrumenter.new(backend: nil), timeout: 60)
     config.load_consumer_class(consumer.class)
+    producer = Racecar::Producer.new(config: config, logger: config.logger, instrumenter: instrumenter)
     runner = Racecar::Runner.new(consumer, config: config, logger: config.logger, instrumenter: instrumenter,
-                                           producer: Racecar::Producer.new(config: config, logger: config.logger, instrumenter: instrumenter))
+                                           producer: producer)
     thread = Thread.new { runner.run }
     thread.report_on_exception = false
     deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
@@ -120,5 +121,6 @@ module KafkaHelpers
   ensure
     runner&.stop
     thread&.join(30) || (thread && raise("runner did not stop within 30s"))
+    producer&.close
   end
 end
