@@ -668,9 +668,18 @@ typedef struct {
     rd_kafka_queue_t *queue;
 } close_poll_args;
 
+/* While closing, librdkafka forwards the group queue here, messages already
+ * fetched included. A callback-only poll aborts the process on those (librdkafka
+ * asserts that every op was handled), so serve the queue as a batch consume:
+ * callbacks (rebalance) run as usual and messages come back to be dropped.
+ * Their offsets were never stored: the partition's next owner reads them. */
+#define CLOSE_DRAIN_BATCH 256
+
 static void *close_poll_nogvl(void *data) {
     close_poll_args *a = data;
-    rd_kafka_queue_poll_callback(a->queue, 100);
+    rd_kafka_message_t *messages[CLOSE_DRAIN_BATCH];
+    ssize_t n = rd_kafka_consume_batch_queue(a->queue, 100, messages, CLOSE_DRAIN_BATCH);
+    for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(messages[i]);
     return NULL;
 }
 
