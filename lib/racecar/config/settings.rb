@@ -69,7 +69,11 @@ module Racecar
       # Memory & network
       Setting.new(name: :max_bytes, type: :integer, default: 52_428_800, bound: 1, rdkafka: "fetch.max.bytes",
                   description: "Most bytes one fetch response may carry"),
-      Setting.new(name: :min_message_queue_size, type: :integer, default: 100_000, bound: 1,
+      # librdkafka 2.0.2 stops fetching a partition once this many messages are
+      # queued and only looks again on its one-second timer, so the default is
+      # set high enough not to throttle; memory stays bounded by the consumer
+      # queue's queued.max.messages.kbytes (64 MiB by default) and max_bytes.
+      Setting.new(name: :min_message_queue_size, type: :integer, default: 1_000_000, bound: 1,
                   rdkafka: "queued.min.messages",
                   description: "Messages librdkafka tries to keep queued locally per partition"),
       Setting.new(name: :fetch_min_bytes, type: :integer, default: 1, bound: 1, rdkafka: "fetch.min.bytes",

@@ -29,7 +29,7 @@ RSpec.describe Racecar::Config::RdkafkaProperties do
         "max.poll.interval.ms" => "300000",
         "fetch.wait.max.ms" => "1000",
         "fetch.max.bytes" => "52428800",
-        "queued.min.messages" => "100000",
+        "queued.min.messages" => "1000000",
         "fetch.min.bytes" => "1",
         "partition.assignment.strategy" => "range,roundrobin",
         "auto.offset.reset" => "earliest"

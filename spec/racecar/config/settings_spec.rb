@@ -41,7 +41,7 @@ RSpec.describe "Racecar::Config::SETTINGS" do
     offset_commit_interval: 10, session_timeout: 30, heartbeat_interval: 10, max_poll_interval: 300,
     pause_timeout: 10, pause_with_exponential_backoff: false, max_pause_timeout: nil, socket_timeout: 30,
     max_wait_time: 1, message_timeout: 300, statistics_interval: 1, max_bytes: 52_428_800,
-    min_message_queue_size: 100_000, fetch_min_bytes: 1, partition_assignment_strategy: "range,roundrobin",
+    min_message_queue_size: 1_000_000, fetch_min_bytes: 1, partition_assignment_strategy: "range,roundrobin",
     synchronous_commits: false, partitioner: "consistent_random", producer_compression_codec: nil,
     datadog_enabled: false, datadog_host: "localhost", datadog_port: 8125, datadog_namespace: "racecar",
     datadog_tags: [], liveness_probe_enabled: false, liveness_probe_file_path: "/tmp/racecar-liveness",
@@ -53,7 +53,7 @@ RSpec.describe "Racecar::Config::SETTINGS" do
   end
 
   it "keeps librdkafka's own queued.min.messages default, which does not throttle fetching" do
-    expect(settings.fetch(:min_message_queue_size)).to have_attributes(default: 100_000, rdkafka: "queued.min.messages")
+    expect(settings.fetch(:min_message_queue_size)).to have_attributes(default: 1_000_000, rdkafka: "queued.min.messages")
   end
 
   it "marks exactly the password keys as secret" do
