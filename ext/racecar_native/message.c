@@ -64,12 +64,18 @@ static VALUE bytes_or_nil(const void *ptr, size_t len) {
 }
 
 VALUE rcn_message_new(const rd_kafka_message_t *rkm, int retries_count) {
+    return rcn_message_new_in(rkm, retries_count, rcn_topic_string(rd_kafka_topic_name(rkm->rkt)));
+}
+
+/* topic: the interned topic String, looked up once per partition run by the
+ * runner rather than once per message. */
+VALUE rcn_message_new_in(const rd_kafka_message_t *rkm, int retries_count, VALUE topic) {
     rcn_message *m;
     VALUE obj = TypedData_Make_Struct(cMessage, rcn_message, &message_type, m);
     m->headers_hash = Qundef;
     RB_OBJ_WRITE(obj, &m->value, bytes_or_nil(rkm->payload, rkm->len));
     RB_OBJ_WRITE(obj, &m->key, bytes_or_nil(rkm->key, rkm->key_len));
-    RB_OBJ_WRITE(obj, &m->topic, rcn_topic_string(rd_kafka_topic_name(rkm->rkt)));
+    RB_OBJ_WRITE(obj, &m->topic, topic);
     m->partition = rkm->partition;
     m->offset = rkm->offset;
     m->retries_count = retries_count;

@@ -34,6 +34,7 @@ void rcn_conf_init(VALUE mNative);
 
 /* message.c */
 VALUE rcn_message_new(const rd_kafka_message_t *rkm, int retries_count);
+VALUE rcn_message_new_in(const rd_kafka_message_t *rkm, int retries_count, VALUE topic);
 VALUE rcn_topic_string(const char *topic);
 void rcn_message_init(VALUE mRacecar);
 

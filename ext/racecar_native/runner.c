@@ -127,10 +127,11 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
     VALUE exc = Qnil, failed = Qnil, first_message = Qnil;
     int state = 0;
     size_t k;
+    VALUE topic_string = rcn_topic_string(topic);
     for (k = 0; k < n; k++) {
         size_t i = it->group[k];
         rd_kafka_message_t *rkm = c->batch[i];
-        VALUE message = rcn_message_new(rkm, retries);
+        VALUE message = rcn_message_new_in(rkm, retries, topic_string);
         if (k == 0) first_message = message;
         int64_t offset = rkm->offset;
         rd_kafka_message_destroy(rkm);
@@ -181,6 +182,7 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
         if (p) rcn_pause_succeeded(p);
     }
     RB_GC_GUARD(first_message);
+    RB_GC_GUARD(topic_string);
 }
 
 static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t partition, int retries) {
@@ -188,10 +190,11 @@ static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t 
     int64_t first_offset = c->batch[it->group[0]]->offset;
     int64_t last_offset = first_offset;
     VALUE messages = rb_ary_new_capa((long)n);
+    VALUE topic_string = rcn_topic_string(topic);
     for (size_t k = 0; k < n; k++) {
         size_t i = it->group[k];
         rd_kafka_message_t *rkm = c->batch[i];
-        rb_ary_push(messages, rcn_message_new(rkm, retries));
+        rb_ary_push(messages, rcn_message_new_in(rkm, retries, topic_string));
         last_offset = rkm->offset;
         rd_kafka_message_destroy(rkm);
         c->batch[i] = NULL;
@@ -215,6 +218,7 @@ static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t 
         rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
         if (p) rcn_pause_succeeded(p);
     }
+    RB_GC_GUARD(topic_string);
 }
 
 static void run_group(iteration *it, size_t n) {

@@ -36,6 +36,9 @@ module Racecar
       # event name => frozen Array of matching subscriptions; replaced wholesale
       # whenever subscriptions change so readers never need the lock.
       @matching = {}
+      # name as given => whether an in-process subscriber wants it; replaced
+      # with the other caches, so the hot-loop check is one Hash lookup.
+      @local_listening = {}
       @lock = Mutex.new
     end
 
@@ -78,11 +81,15 @@ module Racecar
 
     # True when an in-process or ActiveSupport subscriber wants "#{name}.racecar".
     def listening?(name)
-      event_name = event_name_for(name)
-      return true unless subscriptions_for(event_name).empty?
+      local = @local_listening[name]
+      if local.nil?
+        local = !subscriptions_for(event_name_for(name)).empty?
+        @local_listening[name] = local
+      end
+      return true if local
 
       backend = current_backend
-      backend ? backend.notifier.listening?(event_name) : false
+      backend ? backend.notifier.listening?(event_name_for(name)) : false
     end
 
     # Registers an in-process subscriber for one event ("process_message" or
@@ -100,6 +107,7 @@ module Racecar
       @lock.synchronize do
         @subscriptions = (@subscriptions + [subscription]).freeze
         @matching = {}
+        @local_listening = {}
       end
       subscription
     end
@@ -109,6 +117,7 @@ module Racecar
       @lock.synchronize do
         @subscriptions = @subscriptions.reject { |s| s.equal?(handle) }.freeze
         @matching = {}
+        @local_listening = {}
       end
       nil
     end

@@ -153,13 +153,23 @@ module Racecar
     end
 
     def base_payload
-      { consumer_class: @consumer.class.name, client_id: @config.client_id, group_id: @config.group_id }
+      { consumer_class: consumer_class_name, client_id: @config.client_id, group_id: @config.group_id }
     end
 
+    # Built once per message while someone listens: one Hash literal, no
+    # merging, no config lookups (they dominated the cost).
     def message_payload(message)
-      base_payload.merge!(topic: message.topic, partition: message.partition, offset: message.offset,
-                          create_time: message.create_time, key: message.key, value: message.value,
-                          headers: message.headers, retries_count: message.retries_count)
+      @identity ||= [consumer_class_name, @config.client_id, @config.group_id].freeze
+      {
+        consumer_class: @identity[0], client_id: @identity[1], group_id: @identity[2],
+        topic: message.topic, partition: message.partition, offset: message.offset,
+        create_time: message.create_time, key: message.key, value: message.value,
+        headers: message.headers, retries_count: message.retries_count,
+      }
+    end
+
+    def consumer_class_name
+      @consumer_class_name ||= @consumer.class.name
     end
 
     def batch_payload(messages)
