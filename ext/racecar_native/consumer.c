@@ -181,22 +181,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     rcn_consumer *c = rd_kafka_opaque(rk);
-    rcn_event *ev = rcn_event_new(RCN_EV_LOG, fac, buf);
-    if (!ev) return;
-    ev->level = level;
-    rcn_events_push(&c->events, ev);
+    rcn_events_push(&c->events, rcn_event_log(level, fac, buf));
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     rcn_consumer *c = opaque;
-    int fatal = 0;
-    char text[512];
-    snprintf(text, sizeof(text), "%s", reason);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        fatal = 1;
-        err = rd_kafka_fatal_error(rk, text, sizeof(text));
-    }
-    push_error_event(c, (rd_kafka_resp_err_t)err, text, fatal);
+    rcn_events_push(&c->events, rcn_event_client_error(rk, err, reason));
 }
 
 static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque) {

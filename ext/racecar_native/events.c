@@ -1,6 +1,7 @@
 /* The event queue between librdkafka's threads and the Ruby thread.
  * Producers of events may be any thread; the single consumer is Ruby. */
 #include "events.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,27 @@ rcn_event *rcn_event_new(rcn_event_type type, const char *name, const char *text
     ev->text = copy_string(text);
     ev->partition = -1;
     ev->offset = -1;
+    return ev;
+}
+
+rcn_event *rcn_event_log(int level, const char *facility, const char *text) {
+    rcn_event *ev = rcn_event_new(RCN_EV_LOG, facility, text);
+    if (ev) ev->level = level;
+    return ev;
+}
+
+rcn_event *rcn_event_client_error(rd_kafka_t *rk, int err, const char *reason) {
+    char text[512];
+    int fatal = 0;
+    snprintf(text, sizeof(text), "%s", reason ? reason : "");
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        fatal = 1;
+        err = rd_kafka_fatal_error(rk, text, sizeof(text));
+    }
+    rcn_event *ev = rcn_event_new(RCN_EV_ERROR, NULL, text);
+    if (!ev) return NULL;
+    ev->err = (rd_kafka_resp_err_t)err;
+    ev->fatal = fatal;
     return ev;
 }
 

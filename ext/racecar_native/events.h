@@ -46,6 +46,10 @@ void rcn_events_init(rcn_event_queue *q, size_t limit);
 void rcn_events_destroy(rcn_event_queue *q);
 rcn_event *rcn_event_new(rcn_event_type type, const char *name, const char *text);
 void rcn_events_push(rcn_event_queue *q, rcn_event *ev);
+/* The log and error events every client records the same way; NULL when out
+ * of memory (pushing NULL is a no-op). A fatal error is resolved to its cause. */
+rcn_event *rcn_event_log(int level, const char *facility, const char *text);
+rcn_event *rcn_event_client_error(rd_kafka_t *rk, int err, const char *reason);
 /* Detaches the whole list; the caller frees it with rcn_events_free. */
 rcn_event *rcn_events_take(rcn_event_queue *q, size_t *dropped);
 int rcn_events_pending(rcn_event_queue *q);

@@ -205,27 +205,11 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaqu
 }
 
 static void producer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    rcn_producer *p = rd_kafka_opaque(rk);
-    rcn_event *ev = rcn_event_new(RCN_EV_LOG, fac, buf);
-    if (!ev) return;
-    ev->level = level;
-    push_event(p, ev);
+    push_event(rd_kafka_opaque(rk), rcn_event_log(level, fac, buf));
 }
 
 static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-    rcn_producer *p = opaque;
-    char text[512];
-    int fatal = 0;
-    snprintf(text, sizeof(text), "%s", reason);
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        fatal = 1;
-        err = rd_kafka_fatal_error(rk, text, sizeof(text));
-    }
-    rcn_event *ev = rcn_event_new(RCN_EV_ERROR, NULL, text);
-    if (!ev) return;
-    ev->err = (rd_kafka_resp_err_t)err;
-    ev->fatal = fatal;
-    push_event(p, ev);
+    push_event(opaque, rcn_event_client_error(rk, err, reason));
 }
 
 static int producer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
