@@ -6,6 +6,7 @@
 #include "consumer.h"
 #include "offsets.h"
 #include <stdlib.h>
+#include <string.h>
 
 static ID id_deliver, id_handle_failure, id_handle_events, id_after_loop;
 
@@ -293,10 +294,29 @@ static void resume_due_partitions(rcn_consumer *c) {
     }
 }
 
+/* Where a partition with no committed offset began: its subscription's start
+ * position, or librdkafka's auto.offset.reset. INVALID when that is the end of
+ * the partition, which has moved on since and cannot be returned to. */
+static int64_t start_offset(rcn_consumer *c, const char *topic) {
+    for (int j = 0; j < c->reset_count; j++) {
+        if (strcmp(c->reset_topics[j], topic) == 0)
+            return c->reset_beginning[j] ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_INVALID;
+    }
+    char value[32];
+    size_t size = sizeof(value);
+    if (rd_kafka_conf_get(rd_kafka_conf(c->rk), "auto.offset.reset", value, &size) != RD_KAFKA_CONF_OK)
+        return RD_KAFKA_OFFSET_INVALID;
+    if (strcmp(value, "smallest") == 0 || strcmp(value, "earliest") == 0 || strcmp(value, "beginning") == 0)
+        return RD_KAFKA_OFFSET_BEGINNING;
+    return RD_KAFKA_OFFSET_INVALID;
+}
+
 /* Rewinds partitions a cooperative rebalance marked (see consumer.c) to the
  * first message the runner has not been given; their messages in this poll
  * are dropped and fetched again. A partition that has not delivered anything
- * yet rewinds to its committed offset. */
+ * yet rewinds to its committed offset, or to where it started when nothing
+ * was committed. Messages are dropped only where a seek brings them back:
+ * when the way back is unknown, this poll's messages are processed. */
 static void resync_partitions(rcn_consumer *c) {
     if (!c->resync_pending) return;
     c->resync_pending = 0;
@@ -306,8 +326,8 @@ static void resync_partitions(rcn_consumer *c) {
         if (!p->resync) continue;
         p->resync = 0;
         if (!p->assigned || p->paused) continue;
-        p->resynced_poll = c->poll_seq;
         if (p->next_offset >= 0) {
+            p->resynced_poll = c->poll_seq;
             rcn_consumer_seek_one(c, p->topic, p->partition, p->next_offset);
         } else {
             if (!unknown) unknown = rd_kafka_topic_partition_list_new(4);
@@ -319,9 +339,12 @@ static void resync_partitions(rcn_consumer *c) {
         for (int i = 0; i < unknown->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &unknown->elems[i];
             rcn_partition *p = rcn_ptable_find(&c->table, tp->topic, tp->partition);
-            if (!p || tp->err || tp->offset < 0) continue;
-            rcn_consumer_seek_one(c, p->topic, p->partition, tp->offset);
-            p->next_offset = tp->offset;
+            if (!p || tp->err) continue;
+            int64_t offset = tp->offset >= 0 ? tp->offset : start_offset(c, p->topic);
+            if (offset == RD_KAFKA_OFFSET_INVALID) continue;
+            p->resynced_poll = c->poll_seq;
+            rcn_consumer_seek_one(c, p->topic, p->partition, offset);
+            if (offset >= 0) p->next_offset = offset;
         }
     }
     rd_kafka_topic_partition_list_destroy(unknown);
