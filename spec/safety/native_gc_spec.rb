@@ -123,7 +123,7 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
   end
 
   describe "Native::Consumer" do
-    it "turns queued librdkafka events into Ruby objects under GC.stress" do
+    it "turns queued librdkafka events into Ruby objects under GC.stress", :valgrind_slow do
       consumer = Racecar::Native::Consumer.new("bootstrap.servers" => brokers, "group.id" => unique_name("gc"),
                                                "debug" => "cgrp,topic")
       consumer.subscribe([@topic])
@@ -216,7 +216,7 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
       expect(seen.sort_by { |row| row.first(2) }).to eq(expected_rows.sort_by { |row| row.first(2) })
     end
 
-    it "processes every message once, intact, with GC.stress on while it dispatches" do
+    it "processes every message once, intact, with GC.stress on while it dispatches", :valgrind_slow do
       seen = run_sample_consumer(->(count) { GC.stress = count < MESSAGE_COUNT })
 
       expect(seen.sort_by { |row| row.first(2) }).to eq(expected_rows.sort_by { |row| row.first(2) })
