@@ -34,4 +34,5 @@ __attribute__((visibility("default"))) void Init_racecar_native(void) {
     rcn_consumer_init(rcn_mNative);
     rcn_producer_init(rcn_mNative);
     rcn_admin_init(rcn_mNative);
+    rcn_mock_cluster_init(rcn_mNative); /* test-only: mock_cluster.c */
 }

@@ -50,6 +50,7 @@ void rcn_consumer_init(VALUE mNative);
 void rcn_runner_init(VALUE cConsumer);
 void rcn_producer_init(VALUE mNative);
 void rcn_admin_init(VALUE mNative);
+void rcn_mock_cluster_init(VALUE mNative);
 
 /* consumer.c -> runner.c */
 struct rcn_consumer;
