@@ -399,7 +399,7 @@ module ReliabilityHelpers
   # Consumer settings, as RACECAR_* variables for the child processes.
   def reliability_env(topic:, group:, delay: 0, **settings)
     defaults = {
-      brokers: brokers, max_wait_time: 0.2, session_timeout: 6, heartbeat_interval: 1, offset_commit_interval: 1,
+      brokers: settings.fetch(:brokers) { brokers }, max_wait_time: 0.2, session_timeout: 6, heartbeat_interval: 1, offset_commit_interval: 1,
       pause_timeout: 0.5, fetch_messages: 50, log_level: "info"
     }
     env = defaults.merge(settings).to_h { |key, value| ["RACECAR_#{key.upcase}", value.to_s] }
