@@ -57,7 +57,9 @@ RSpec.describe "the broker restarted under a running consumer and producer", :ka
                         consumer_back_after: recoveries.map { |s| s.round(1) }.join("+"),
                         produce_sync_failures: stream.failures.size,
                         longest_produce_sync: format("%.2fs", stream.longest_call)))
-    stream.failures.each { |failure, seconds| report("  produce_sync raised after #{seconds.round(2)}s: #{failure.message}") }
+    stream.failures.each do |failure, seconds|
+      report("  produce_sync raised after #{seconds.round(2)}s: #{failure.message}")
+    end
     expect(book.lost(sent)).to be_empty
     expect(book.pids).to eq([consumer.pid])
     expect(book.order_violations).to be_empty

@@ -9,16 +9,6 @@ require_relative "../support/reliability"
 # partitions or coordinate the group. A racecar process consumes from the
 # mock brokers over TCP while this process produce_syncs to them.
 RSpec.describe "a consumer and a producer against a misbehaving cluster", :reliability do
-  # Kafka protocol API keys and error codes, as the mock cluster takes them.
-  PRODUCE = 0
-  FETCH = 1
-  OFFSET_COMMIT = 8
-  HEARTBEAT = 12
-  NOT_LEADER_OR_FOLLOWER = 6
-  REQUEST_TIMED_OUT = 7
-  COORDINATOR_NOT_AVAILABLE = 15
-  NOT_COORDINATOR = 16
-
   let(:partitions) { 4 }
   let(:message_timeout) { 10 }
   let(:topic) { "reliability-mock-#{SecureRandom.hex(4)}" }
@@ -47,6 +37,7 @@ RSpec.describe "a consumer and a producer against a misbehaving cluster", :relia
 
   it "recovers from request errors, coordinator moves and brokers going down, losing nothing" do
     cluster = @cluster
+    kafka = ReliabilityHelpers::KafkaProtocol
     cluster.create_topic(topic, partitions, 3)
     partitions.times { |p| cluster.partition_leader(topic, p, leader_of(p)) }
     cluster.coordinator("group", group, 1)
@@ -62,15 +53,16 @@ RSpec.describe "a consumer and a producer against a misbehaving cluster", :relia
     wait_for("the consumer to process", timeout: 60) { consumer.records >= 50 }
 
     step("offset commits failing") do
-      cluster.push_request_errors(OFFSET_COMMIT, [NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, REQUEST_TIMED_OUT])
+      cluster.push_request_errors(kafka::OFFSET_COMMIT,
+                                  [kafka::NOT_COORDINATOR, kafka::COORDINATOR_NOT_AVAILABLE, kafka::REQUEST_TIMED_OUT])
     end
     step("coordinator moved") do
       cluster.coordinator("group", group, 2)
-      cluster.push_request_errors(HEARTBEAT, [NOT_COORDINATOR])
+      cluster.push_request_errors(kafka::HEARTBEAT, [kafka::NOT_COORDINATOR])
     end
     step("fetch and produce failing") do
-      cluster.push_request_errors(FETCH, [NOT_LEADER_OR_FOLLOWER] * 3)
-      cluster.push_request_errors(PRODUCE, [NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT, NOT_LEADER_OR_FOLLOWER])
+      cluster.push_request_errors(kafka::FETCH, [kafka::NOT_LEADER_OR_FOLLOWER] * 3)
+      cluster.push_request_errors(kafka::PRODUCE, [kafka::NOT_LEADER_OR_FOLLOWER, kafka::REQUEST_TIMED_OUT])
     end
     step("leader of partition 2 down, leadership moved") do
       cluster.broker_down(leader_of(2))

@@ -64,6 +64,19 @@ module ReliabilityHelpers
     end
   RUBY
 
+  # Kafka protocol API keys and error codes, as librdkafka's mock cluster
+  # takes them.
+  module KafkaProtocol
+    PRODUCE = 0
+    FETCH = 1
+    OFFSET_COMMIT = 8
+    HEARTBEAT = 12
+    NOT_LEADER_OR_FOLLOWER = 6
+    REQUEST_TIMED_OUT = 7
+    COORDINATOR_NOT_AVAILABLE = 15
+    NOT_COORDINATOR = 16
+  end
+
   def self.now
     Process.clock_gettime(Process::CLOCK_MONOTONIC)
   end
@@ -294,14 +307,6 @@ module ReliabilityHelpers
       end
     end
 
-    # How often a member went back to an earlier offset of a partition it
-    # kept (a partition lost and regained, or a retried batch).
-    def rewinds
-      by_partition.values.sum do |records|
-        records.chunk_while { |a, b| a.pid == b.pid }.sum { |run| run.each_cons(2).count { |a, b| b.offset <= a.offset } }
-      end
-    end
-
     # Where a new owner started past the offset after the previous owner's
     # last one (it skipped messages).
     def handover_gaps
@@ -399,8 +404,8 @@ module ReliabilityHelpers
   # Consumer settings, as RACECAR_* variables for the child processes.
   def reliability_env(topic:, group:, delay: 0, **settings)
     defaults = {
-      brokers: settings.fetch(:brokers) { brokers }, max_wait_time: 0.2, session_timeout: 6, heartbeat_interval: 1, offset_commit_interval: 1,
-      pause_timeout: 0.5, fetch_messages: 50, log_level: "info"
+      brokers: settings.fetch(:brokers) { brokers }, max_wait_time: 0.2, session_timeout: 6, heartbeat_interval: 1,
+      offset_commit_interval: 1, pause_timeout: 0.5, fetch_messages: 50, log_level: "info"
     }
     env = defaults.merge(settings).to_h { |key, value| ["RACECAR_#{key.upcase}", value.to_s] }
     env.merge("RELIABILITY_TOPIC" => topic, "RELIABILITY_GROUP" => group,
