@@ -138,11 +138,16 @@ static VALUE delete_body(VALUE data) {
     admin_call *call = a->call;
     open_client(call, a->properties);
     long n = RARRAY_LEN(a->topics);
-    rd_kafka_DeleteTopic_t **del = ZALLOC_N(rd_kafka_DeleteTopic_t *, n);
+    /* Every name is converted (which may raise) before anything is allocated. */
+    VALUE names = rb_ary_new_capa(n);
     for (long i = 0; i < n; i++) {
         VALUE name = rb_obj_as_string(RARRAY_AREF(a->topics, i));
-        del[i] = rd_kafka_DeleteTopic_new(StringValueCStr(name));
+        StringValueCStr(name);
+        rb_ary_push(names, name);
     }
+    rd_kafka_DeleteTopic_t **del = ZALLOC_N(rd_kafka_DeleteTopic_t *, n);
+    for (long i = 0; i < n; i++) del[i] = rd_kafka_DeleteTopic_new(RSTRING_PTR(RARRAY_AREF(names, i)));
+    RB_GC_GUARD(names);
     char errstr[512];
     rd_kafka_AdminOptions_t *options = rd_kafka_AdminOptions_new(call->rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
     rd_kafka_AdminOptions_set_operation_timeout(options, (int)a->timeout_ms, errstr, sizeof(errstr));

@@ -363,11 +363,17 @@ static VALUE consumer_initialize(int argc, VALUE *argv, VALUE self) {
 static VALUE consumer_subscribe(VALUE self, VALUE topics) {
     rcn_consumer *c = rcn_consumer_get(self);
     Check_Type(topics, T_ARRAY);
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)RARRAY_LEN(topics));
+    /* Every name is converted (which may raise) before the list exists. */
+    VALUE names = rb_ary_new_capa(RARRAY_LEN(topics));
     for (long i = 0; i < RARRAY_LEN(topics); i++) {
         VALUE name = rb_obj_as_string(RARRAY_AREF(topics, i));
-        rd_kafka_topic_partition_list_add(list, StringValueCStr(name), RD_KAFKA_PARTITION_UA);
+        StringValueCStr(name);
+        rb_ary_push(names, name);
     }
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)RARRAY_LEN(names));
+    for (long i = 0; i < RARRAY_LEN(names); i++)
+        rd_kafka_topic_partition_list_add(list, RSTRING_PTR(RARRAY_AREF(names, i)), RD_KAFKA_PARTITION_UA);
+    RB_GC_GUARD(names);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (err) rcn_raise_kafka(rcn_eKafkaError, err, "subscribe failed");
@@ -517,13 +523,16 @@ static VALUE consumer_commit(int argc, VALUE *argv, VALUE self) {
 static VALUE consumer_store_offset(VALUE self, VALUE topic, VALUE partition, VALUE offset) {
     rcn_consumer *c = rcn_consumer_get(self);
     const char *name = StringValueCStr(topic);
+    /* Converted first: a raise after the list exists would leak it. */
+    int32_t part = NUM2INT(partition);
+    int64_t next_offset = NUM2LL(offset);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(list, name, NUM2INT(partition))->offset = NUM2LL(offset);
+    rd_kafka_topic_partition_list_add(list, name, part)->offset = next_offset;
     rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (err) rcn_raise_kafka(rcn_eKafkaError, err, "storing the offset failed");
-    rcn_partition *p = rcn_ptable_fetch(&c->table, name, NUM2INT(partition));
-    if (p && p->stored_offset < NUM2LL(offset)) p->stored_offset = NUM2LL(offset);
+    rcn_partition *p = rcn_ptable_fetch(&c->table, name, part);
+    if (p && p->stored_offset < next_offset) p->stored_offset = next_offset;
     return Qnil;
 }
 
@@ -597,15 +606,29 @@ static int add_committed_query(VALUE topic, VALUE partitions, VALUE data) {
     return ST_CONTINUE;
 }
 
+static VALUE fill_committed_query(VALUE data) {
+    VALUE *args = (VALUE *)data;
+    rb_hash_foreach(args[0], add_committed_query, args[1]);
+    return Qnil;
+}
+
 /* committed({topic => [partitions]}, timeout_seconds) -> {topic => {partition
  * => offset or nil}}: what the group has committed, asked of the coordinator
  * without joining the group (operators and specs use it to see progress). */
 static VALUE consumer_committed(VALUE self, VALUE topic_partitions, VALUE timeout) {
     rcn_consumer *c = rcn_consumer_get(self);
     Check_Type(topic_partitions, T_HASH);
+    int timeout_ms = (int)(NUM2DBL(timeout) * 1000.0);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
-    rb_hash_foreach(topic_partitions, add_committed_query, (VALUE)list);
-    rd_kafka_resp_err_t err = rcn_consumer_committed(c, list, (int)(NUM2DBL(timeout) * 1000.0));
+    /* A bad topic or partition raises while the list is filled: free it. */
+    VALUE args[2] = {topic_partitions, (VALUE)list};
+    int state = 0;
+    rb_protect(fill_committed_query, (VALUE)args, &state);
+    if (state) {
+        rd_kafka_topic_partition_list_destroy(list);
+        rb_jump_tag(state);
+    }
+    rd_kafka_resp_err_t err = rcn_consumer_committed(c, list, timeout_ms);
     if (err) {
         rd_kafka_topic_partition_list_destroy(list);
         rcn_raise_kafka(rcn_eKafkaError, err, "reading committed offsets failed");

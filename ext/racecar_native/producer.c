@@ -557,8 +557,11 @@ static VALUE producer_partition_for(VALUE self, VALUE topic, VALUE key, VALUE co
     else if (!strcmp(name, "fnv1a_random")) fn = rd_kafka_msg_partitioner_fnv1a_random;
     else rb_raise(rcn_eConfigError, "unknown partitioner %s", name);
     StringValue(key);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, StringValueCStr(topic), NULL);
-    int32_t partition = fn(rkt, RSTRING_PTR(key), (size_t)RSTRING_LEN(key), NUM2INT(count), NULL, NULL);
+    /* Converted before the topic handle exists, which a raise would leak. */
+    const char *topic_name = StringValueCStr(topic);
+    int32_t partition_count = NUM2INT(count);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topic_name, NULL);
+    int32_t partition = fn(rkt, RSTRING_PTR(key), (size_t)RSTRING_LEN(key), partition_count, NULL, NULL);
     rd_kafka_topic_destroy(rkt);
     return INT2NUM(partition);
 }
