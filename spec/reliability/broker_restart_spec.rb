@@ -67,7 +67,10 @@ RSpec.describe "the broker restarted under a running consumer and producer", :ka
     # broker before it went away (commit interval 1 s), until the group took
     # the consumer back.
     expect(book.redone_outside(restarts.map { |started, finished| (started - 3)..(finished + 30) })).to eq(0)
-    # librdkafka checks message timeouts once a second.
+    # librdkafka checks message timeouts once a second. (It checks those of a
+    # partition whose broker is down only when it next tries to reconnect:
+    # with librdkafka's default reconnect.backoff.max.ms of 10 s that can be
+    # seconds after message_timeout.)
     expect(stream.longest_call).to be <= message_timeout + 2.0
     expect(stream.failures.map(&:first)).to all(be_a(Racecar::MessageDeliveryError))
   end
