@@ -3,9 +3,11 @@
 require "stringio"
 
 # Configuration mistakes that spec/racecar/config_spec.rb and its neighbours
-# (coercion, env_loader, validator, consumer_validation) do not already cover:
-# they reach the user as one clear error, at start, before anything connects
-# to Kafka or any message is taken.
+# (config/coercion, config/env_loader, config/validator, consumer_validation)
+# and the command line specs (a consumer class that does not exist, unknown
+# flags: cli_spec.rb, integration/cli_run_spec.rb) do not already cover. Each
+# reaches the user as one clear error, at start, before anything connects to
+# Kafka or any message is taken.
 RSpec.describe "Bad configuration" do
   def runner_for(consumer_class, config)
     config.load_consumer_class(consumer_class)
