@@ -73,7 +73,11 @@ module Racecar
         {
           "bootstrap.servers" => @config.brokers.join(","),
           "client.id" => @config.client_id,
-          "socket.timeout.ms" => ms(:socket_timeout)
+          "socket.timeout.ms" => ms(:socket_timeout),
+          # librdkafka notices timed-out messages of a down broker only when it
+          # next tries to reconnect; its default 10 s backoff let produce_sync
+          # run seconds past message_timeout during an outage.
+          "reconnect.backoff.max.ms" => "1000"
         }
       end
 

@@ -21,6 +21,7 @@ RSpec.describe Racecar::Config::RdkafkaProperties do
         "bootstrap.servers" => "localhost:9092",
         "client.id" => "racecar",
         "socket.timeout.ms" => "30000",
+        "reconnect.backoff.max.ms" => "1000",
         "enable.auto.commit" => "true",
         "enable.auto.offset.store" => "false",
         "auto.commit.interval.ms" => "10000",
@@ -147,7 +148,7 @@ RSpec.describe Racecar::Config::RdkafkaProperties do
     it "maps the defaults" do
       expect(properties).to eq(
         "bootstrap.servers" => "localhost:9092", "client.id" => "racecar", "socket.timeout.ms" => "30000",
-        "message.timeout.ms" => "300000", "partitioner" => "consistent_random"
+        "reconnect.backoff.max.ms" => "1000", "message.timeout.ms" => "300000", "partitioner" => "consistent_random"
       )
     end
 
