@@ -19,6 +19,7 @@ module Racecar
         raise ArgumentError, "subscribes_to needs at least one topic" if topics.empty?
 
         topics.flatten.each do |topic|
+          check_topic_name!(topic.to_s)
           subscriptions << Subscription.new(topic.to_s, start_from_beginning, max_bytes_per_partition,
                                             additional_config.to_h.freeze)
         end
@@ -42,6 +43,18 @@ module Racecar
       end
 
       private
+
+      # Kafka's rule for topic names. librdkafka 2.0.2 never joins the group
+      # when asked for an illegal one (and starves the other topics), so it is
+      # refused here. A leading "^" subscribes to a regular expression instead.
+      LEGAL_TOPIC = /\A[a-zA-Z0-9._-]{1,249}\z/.freeze
+
+      def check_topic_name!(topic)
+        return if topic.start_with?("^") || (LEGAL_TOPIC.match?(topic) && !%w[. ..].include?(topic))
+
+        raise ConfigError, "#{name || 'This consumer'} subscribes to #{topic.inspect}, which is not a valid Kafka " \
+                           "topic name: use letters, digits, '.', '_' and '-' (at most 249 characters)"
+      end
 
       def assigned_hooks
         @assigned_hooks ||= []

@@ -16,6 +16,7 @@ module Racecar
       queue_full: "the local producer queue is full (queue.buffering.max.messages)",
       purge_queue: "the producer was closed before the message was sent",
       purge_inflight: "the producer was closed while the message was in flight",
+      topic_exception: "the topic name is not valid (letters, digits, '.', '_' and '-', at most 249 characters)",
     }.freeze
 
     module_function

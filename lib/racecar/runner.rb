@@ -141,8 +141,11 @@ module Racecar
         @consumer.teardown
       rescue StandardError => e
         @logger.error("#{@consumer.class.name}#teardown raised #{e.class}: #{e.message}")
+      ensure
+        # Even a teardown that exits or is interrupted must not skip the final
+        # commit and leaving the group.
+        native.close
       end
-      native.close
       @closing = true # a fatal error now is only reported: the runner is leaving anyway
       handle_events(native.drain_events)
       @instrumenter.instrument(:leave_group, base_payload) if @joined
