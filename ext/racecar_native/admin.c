@@ -2,7 +2,7 @@
  * admin API, for racecarctl and for specs that need topics with an exact
  * partition count. Each call uses a short-lived client. */
 #include "racecar_native.h"
-#include "pause.h"
+#include "monotonic.h"
 #include <string.h>
 
 typedef struct {

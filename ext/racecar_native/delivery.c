@@ -2,10 +2,9 @@
  * message in flight for it, whichever is longer, so a delivery report arriving
  * after the Ruby object was collected still has somewhere to go. */
 #include "delivery.h"
-#include "pause.h"
+#include "monotonic.h"
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_KEPT_FAILURES 1000
 
@@ -13,11 +12,7 @@ rcn_tracker *rcn_tracker_new(void) {
     rcn_tracker *t = calloc(1, sizeof(*t));
     if (!t) return NULL;
     pthread_mutex_init(&t->lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    rcn_cond_init_monotonic(&t->cond);
     t->refs = 1;
     t->last_partition = -1;
     t->last_offset = -1;
@@ -96,8 +91,7 @@ long rcn_tracker_wait(rcn_tracker *t, int64_t deadline_ms) {
         int64_t now = rcn_monotonic_ms();
         if (deadline_ms >= 0 && now >= deadline_ms) break;
         int64_t until = deadline_ms >= 0 ? deadline_ms : now + 1000;
-        struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
-        pthread_cond_timedwait(&t->cond, &t->lock, &ts);
+        rcn_cond_wait_until(&t->cond, &t->lock, until);
     }
     t->woken = 0;
     long pending = t->pending;

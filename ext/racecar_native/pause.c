@@ -3,13 +3,6 @@
  * failures count up (and double the pause with exponential backoff) until a
  * call succeeds. */
 #include "pause.h"
-#include <time.h>
-
-int64_t rcn_monotonic_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t rcn_pause_duration(const rcn_pause_policy *policy, int failures) {
     if (policy->timeout_ms <= 0) return policy->timeout_ms;

@@ -2,6 +2,7 @@
 #ifndef RCN_PAUSE_H
 #define RCN_PAUSE_H
 
+#include "monotonic.h"
 #include "partition_table.h"
 #include <stdint.h>
 
@@ -20,6 +21,5 @@ void rcn_pause_resumed(rcn_partition *p);
 void rcn_pause_succeeded(rcn_partition *p);
 /* Milliseconds until the earliest due resume, or -1 when nothing waits. */
 int64_t rcn_pause_next_due_in(const rcn_partition_table *t, int64_t now_ms);
-int64_t rcn_monotonic_ms(void);
 
 #endif

@@ -6,11 +6,10 @@
 #include "racecar_native.h"
 #include "delivery.h"
 #include "events.h"
-#include "pause.h"
+#include "monotonic.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static VALUE cProducer, cTracker;
 
@@ -282,13 +281,9 @@ static VALUE producer_alloc(VALUE klass) {
     VALUE obj = TypedData_Make_Struct(klass, rcn_producer, &producer_type, p);
     rcn_events_init(&p->events, 10000);
     pthread_mutex_init(&p->space_lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->space_cond, &attr);
+    rcn_cond_init_monotonic(&p->space_cond);
     pthread_mutex_init(&p->report_lock, NULL);
-    pthread_cond_init(&p->report_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    rcn_cond_init_monotonic(&p->report_cond);
     p->closed = 1;
     return obj;
 }
@@ -339,8 +334,7 @@ static void *space_wait_nogvl(void *data) {
     pthread_mutex_lock(&p->space_lock);
     if (!p->space_woken) {
         int64_t until = a->deadline_ms;
-        struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
-        pthread_cond_timedwait(&p->space_cond, &p->space_lock, &ts);
+        rcn_cond_wait_until(&p->space_cond, &p->space_lock, until);
     }
     p->space_woken = 0;
     pthread_mutex_unlock(&p->space_lock);
@@ -467,8 +461,7 @@ static void *report_wait_nogvl(void *data) {
     pthread_mutex_lock(&p->report_lock);
     while (!p->closed && !p->report_woken && p->untracked > 0 && !rcn_events_pending(&p->events)) {
         if (rcn_monotonic_ms() >= a->deadline_ms) break;
-        struct timespec ts = {(time_t)(a->deadline_ms / 1000), (long)(a->deadline_ms % 1000) * 1000000L};
-        pthread_cond_timedwait(&p->report_cond, &p->report_lock, &ts);
+        rcn_cond_wait_until(&p->report_cond, &p->report_lock, a->deadline_ms);
     }
     p->report_woken = 0;
     a->untracked = p->untracked;
