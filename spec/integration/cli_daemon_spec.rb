@@ -5,19 +5,7 @@ require_relative "../support/cli"
 
 # `racecar --daemonize` and `racecarctl status/stop` on the real executables.
 RSpec.describe "racecar --daemonize (integration)", :kafka, :cli, :cli_integration do
-  let(:consumers_source) do
-    <<~RUBY
-      class CliSpecDaemonConsumer < Racecar::Consumer
-        subscribes_to ENV.fetch("SPEC_TOPIC")
-
-        def process(message)
-          File.open(ENV.fetch("SPEC_OUTPUT"), "a") do |file|
-            file.puts([Process.pid, message.partition, message.value].join(" "))
-          end
-        end
-      end
-    RUBY
-  end
+  let(:consumers_source) { recording_consumer_source("CliSpecDaemonConsumer") }
 
   around do |example|
     Dir.mktmpdir("racecar-cli-daemon") do |dir|

@@ -7,17 +7,7 @@ require_relative "../support/cli"
 # broker's SSL listener (127.0.0.1:9094, certificates from bin/kafka).
 RSpec.describe "racecar with racecar/heroku (integration)", :kafka, :cli, :cli_integration do
   let(:certs) { File.join(CliSpecHelpers::ROOT, "tmp", "kafka", "certs") }
-  let(:consumers_source) do
-    <<~RUBY
-      class CliSpecHerokuConsumer < Racecar::Consumer
-        subscribes_to ENV.fetch("SPEC_TOPIC")
-
-        def process(message)
-          File.open(ENV.fetch("SPEC_OUTPUT"), "a") { |file| file.puts([Process.pid, message.partition, message.value].join(" ")) }
-        end
-      end
-    RUBY
-  end
+  let(:consumers_source) { recording_consumer_source("CliSpecHerokuConsumer") }
 
   around do |example|
     Dir.mktmpdir("racecar-cli-heroku") do |dir|

@@ -7,17 +7,7 @@ require_relative "../support/cli"
 # and split a 6-partition topic between them.
 RSpec.describe "racecar --parallel-workers (integration)", :kafka, :cli, :cli_integration do
   let(:consumers_source) do
-    <<~RUBY
-      class CliSpecParallelConsumer < Racecar::Consumer
-        subscribes_to ENV.fetch("SPEC_TOPIC")
-
-        def process(message)
-          File.open(ENV.fetch("SPEC_OUTPUT"), "a") do |file|
-            file.puts([Process.pid, message.partition, message.value].join(" "))
-          end
-        end
-      end
-
+    recording_consumer_source("CliSpecParallelConsumer") + <<~RUBY
       # Each worker records its latest assignment (the runner instruments it).
       Racecar.instrumenter.subscribe("partitions_assigned") do |_name, payload|
         partitions = payload.fetch(:topic_partitions).fetch(ENV.fetch("SPEC_TOPIC"), [])

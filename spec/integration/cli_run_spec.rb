@@ -7,17 +7,7 @@ require_relative "../support/datadog_agent"
 # The real exe/racecar, in its own process, against the real broker.
 RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli, :cli_integration do
   let(:consumers_source) do
-    <<~RUBY
-    class CliSpecConsumer < Racecar::Consumer
-      subscribes_to ENV.fetch("SPEC_TOPIC")
-
-      def process(message)
-        File.open(ENV.fetch("SPEC_OUTPUT"), "a") do |file|
-          file.puts([Process.pid, message.partition, message.value].join(" "))
-        end
-      end
-    end
-
+    recording_consumer_source("CliSpecConsumer") + <<~RUBY
     class CliSpecCrashingConsumer < Racecar::Consumer
       subscribes_to "never-consumed"
 

@@ -167,7 +167,23 @@ module CliIntegrationHelpers
     out
   end
 
-  # Lines "pid partition value" written by the spec consumers.
+  # Source of a consumer class that appends "pid partition value" for every
+  # message to $SPEC_OUTPUT, reading $SPEC_TOPIC: what #consumed parses.
+  def recording_consumer_source(class_name)
+    <<~RUBY
+      class #{class_name} < Racecar::Consumer
+        subscribes_to ENV.fetch("SPEC_TOPIC")
+
+        def process(message)
+          File.open(ENV.fetch("SPEC_OUTPUT"), "a") do |file|
+            file.puts([Process.pid, message.partition, message.value].join(" "))
+          end
+        end
+      end
+    RUBY
+  end
+
+  # Lines "pid partition value" written by recording_consumer_source's consumers.
   def consumed(path)
     return [] unless File.exist?(path)
 
