@@ -6,7 +6,8 @@
 # JSON line with the rate from the first message to the last and the peak RSS.
 #
 #   ruby bench/support/racecar_consume.rb --topic T --count N --group G \
-#        [--mode process|process_batch] [--instrument none|as_loaded|as_subscriber|racecar_subscriber] \
+#        [--mode process|process_batch|process_reading|process_batch_reading] \
+#        [--instrument none|as_loaded|as_subscriber|racecar_subscriber] \
 #        [--produce-to TOPIC] [--brokers HOST:PORT] [--timeout SECONDS]
 #   ruby bench/support/racecar_consume.rb --topic T --dump-properties
 #
@@ -22,7 +23,7 @@ OptionParser.new do |parser|
   parser.on("--topic TOPIC") { |v| options[:topic] = v }
   parser.on("--count N", Integer) { |v| options[:count] = v }
   parser.on("--group GROUP") { |v| options[:group] = v }
-  parser.on("--mode MODE", %w[process process_batch]) { |v| options[:mode] = v }
+  parser.on("--mode MODE", %w[process process_batch process_reading process_batch_reading]) { |v| options[:mode] = v }
   parser.on("--instrument KIND", %w[none as_loaded as_subscriber racecar_subscriber]) { |v| options[:instrument] = v }
   parser.on("--produce-to TOPIC") { |v| options[:produce_to] = v }
   parser.on("--brokers BROKERS") { |v| options[:brokers] = v }
@@ -72,6 +73,30 @@ module Bench
     end
   end
 
+  # The two above, reading what a real consumer reads: value and key
+  # Strings are only made when asked for, so these show their cost.
+  class ReadingProcessConsumer < CountingConsumer
+    def process(message)
+      @started ||= Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      message.value
+      message.key
+      @count += 1
+      finish if @count == @target
+    end
+  end
+
+  class ReadingBatchConsumer < CountingConsumer
+    def process_batch(messages)
+      @started ||= Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      messages.each do |message|
+        message.value
+        message.key
+      end
+      @count += messages.size
+      finish if @count >= @target && @finished.nil?
+    end
+  end
+
   # Produces one message per message processed; done once the target was
   # both processed and delivered (the runner calls deliver! after each call
   # and before storing offsets).
@@ -105,7 +130,10 @@ end
 klass = if options[:produce_to]
           options[:mode] == "process" ? Bench::ProducingConsumer : Bench::ProducingBatchConsumer
         else
-          options[:mode] == "process" ? Bench::ProcessConsumer : Bench::BatchConsumer
+          {
+            "process" => Bench::ProcessConsumer, "process_batch" => Bench::BatchConsumer,
+            "process_reading" => Bench::ReadingProcessConsumer, "process_batch_reading" => Bench::ReadingBatchConsumer
+          }.fetch(options[:mode])
         end
 klass.subscribes_to(options[:topic])
 klass.group_id = options[:group] || "bench-dump"

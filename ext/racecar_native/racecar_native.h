@@ -34,7 +34,9 @@ void rcn_conf_init(VALUE mNative);
 
 /* message.c */
 VALUE rcn_message_new(const rd_kafka_message_t *rkm, int retries_count);
-VALUE rcn_message_new_in(const rd_kafka_message_t *rkm, int retries_count, VALUE topic);
+size_t rcn_message_bytes(const rd_kafka_message_t *rkm);
+VALUE rcn_message_block_new(size_t capacity, size_t bytes);
+VALUE rcn_message_new_in(VALUE block, const rd_kafka_message_t *rkm, int retries_count, VALUE topic);
 VALUE rcn_topic_string(const char *topic);
 void rcn_message_init(VALUE mRacecar);
 

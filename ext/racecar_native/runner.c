@@ -120,42 +120,74 @@ static int deliver(iteration *it, VALUE *exc) {
     return protected_call(it->dispatcher, id_deliver, 0, NULL, exc);
 }
 
+/* One partition's messages for process(message), built one at a time and
+ * called inside a single rb_protect: setting up a protect frame per message
+ * costs as much as building the message. */
+typedef struct {
+    iteration *it;
+    size_t n;
+    size_t k;               /* next message to build */
+    VALUE block;
+    VALUE topic_string;
+    const char *topic;
+    int32_t partition;
+    int retries;
+    VALUE first;            /* the run's first message, for delivery failures */
+    VALUE current;          /* the message being processed */
+    int64_t current_offset;
+    int64_t done;           /* offset of the last message processed, or -1 */
+} process_run;
+
+static VALUE process_run_body(VALUE data) {
+    process_run *r = (process_run *)data;
+    iteration *it = r->it;
+    rcn_consumer *c = it->c;
+    while (r->k < r->n) {
+        size_t i = it->group[r->k++];
+        rd_kafka_message_t *rkm = c->batch[i];
+        r->current_offset = rkm->offset;
+        r->current = Qnil;
+        r->current = rcn_message_new_in(r->block, rkm, r->retries, r->topic_string);
+        if (NIL_P(r->first)) r->first = r->current;
+        rd_kafka_message_destroy(rkm);
+        c->batch[i] = NULL;
+        rb_funcallv(c->process_receiver, c->process_mid, 1, &r->current);
+        r->done = r->current_offset;
+        it->processed++;
+        if (r->retries) {
+            /* A success ends the run of failures: later messages of this
+             * group are first attempts again. */
+            r->retries = 0;
+            rcn_partition *p = rcn_ptable_find(&c->table, r->topic, r->partition);
+            if (p) rcn_pause_succeeded(p);
+        }
+        if (c->stop_requested) break;
+    }
+    return Qnil;
+}
+
+static VALUE new_block_for_group(iteration *it, size_t n) {
+    size_t bytes = 0;
+    for (size_t k = 0; k < n; k++) bytes += rcn_message_bytes(it->c->batch[it->group[k]]);
+    return rcn_message_block_new(n, bytes);
+}
+
 static void run_process_group(iteration *it, size_t n, const char *topic, int32_t partition, int retries) {
     rcn_consumer *c = it->c;
     int64_t first_offset = c->batch[it->group[0]]->offset;
-    int64_t done = -1; /* offset of the last message processed */
+    process_run r = {it, n, 0, new_block_for_group(it, n), rcn_topic_string(topic), topic, partition, retries,
+                     Qnil, Qnil, first_offset, -1};
     int64_t failed_at = -1;
-    VALUE exc = Qnil, failed = Qnil, first_message = Qnil;
+    VALUE exc = Qnil, failed = Qnil;
     int state = 0;
-    size_t k;
-    VALUE topic_string = rcn_topic_string(topic);
-    for (k = 0; k < n; k++) {
-        size_t i = it->group[k];
-        rd_kafka_message_t *rkm = c->batch[i];
-        VALUE message = rcn_message_new_in(rkm, retries, topic_string);
-        if (k == 0) first_message = message;
-        int64_t offset = rkm->offset;
-        rd_kafka_message_destroy(rkm);
-        c->batch[i] = NULL;
-        state = protected_call(c->process_receiver, c->process_mid, 1, &message, &exc);
-        if (state) {
-            failed_at = offset;
-            failed = message;
-            k++;
-            break;
-        }
-        done = offset;
-        it->processed++;
-        if (retries) {
-            /* A success ends the run of failures: later messages of this
-             * group are first attempts again. */
-            retries = 0;
-            rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
-            if (p) rcn_pause_succeeded(p);
-        }
-        if (c->stop_requested) { k++; break; }
+    rb_protect(process_run_body, (VALUE)&r, &state);
+    if (state) {
+        exc = rb_errinfo();
+        failed_at = r.current_offset;
+        failed = r.current;
     }
-    drop_messages(it, k, n);
+    int64_t done = r.done;
+    drop_messages(it, 0, n); /* whatever a failure or stop left unbuilt */
     if (state && !recoverable(exc)) {
         /* Leaving now (signal, exit, kill): what the processed messages
          * produced is unconfirmed, so all of them are redone after restart. */
@@ -170,7 +202,7 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
             if (state) rb_set_errinfo(Qnil);
             state = dstate;
             exc = dexc;
-            failed = first_message;
+            failed = r.first;
             failed_at = first_offset;
             done = -1;
         }
@@ -182,8 +214,10 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
         rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
         if (p) rcn_pause_succeeded(p);
     }
-    RB_GC_GUARD(first_message);
-    RB_GC_GUARD(topic_string);
+    RB_GC_GUARD(r.block);
+    RB_GC_GUARD(r.topic_string);
+    RB_GC_GUARD(r.first);
+    RB_GC_GUARD(r.current);
 }
 
 static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t partition, int retries) {
@@ -192,10 +226,11 @@ static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t 
     int64_t last_offset = first_offset;
     VALUE messages = rb_ary_new_capa((long)n);
     VALUE topic_string = rcn_topic_string(topic);
+    VALUE block = new_block_for_group(it, n);
     for (size_t k = 0; k < n; k++) {
         size_t i = it->group[k];
         rd_kafka_message_t *rkm = c->batch[i];
-        rb_ary_push(messages, rcn_message_new_in(rkm, retries, topic_string));
+        rb_ary_push(messages, rcn_message_new_in(block, rkm, retries, topic_string));
         last_offset = rkm->offset;
         rd_kafka_message_destroy(rkm);
         c->batch[i] = NULL;
@@ -220,6 +255,7 @@ static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t 
         if (p) rcn_pause_succeeded(p);
     }
     RB_GC_GUARD(topic_string);
+    RB_GC_GUARD(block);
 }
 
 static void run_group(iteration *it, size_t n) {

@@ -223,6 +223,68 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
     end
   end
 
+  # The runner builds the messages of one partition run into one shared
+  # block and makes value and key Strings only when asked for. Messages kept
+  # past their run must keep the block alive, and the first read of a value
+  # may come after the message became old or moved.
+  describe "Messages the runner built, kept after their batch" do
+    def kept_messages(every:)
+      kept = []
+      count = 0
+      topic = @topic
+      consumer_class = Class.new(Racecar::Consumer) do
+        subscribes_to topic
+        define_method(:process_batch) do |messages|
+          messages.each { |message| kept << message if (count % every).zero? || message.equal?(messages.last) }
+          count += messages.size
+        end
+      end
+      stub_const("GcKeptMessagesConsumer", consumer_class)
+      consumer_class.group_id = unique_name("gc-kept")
+      config = spec_config
+      config.fetch_messages = 8
+      run_consumer(consumer_class.new, config: config) { count >= MESSAGE_COUNT }
+      kept
+    end
+
+    def expect_as_sent(messages)
+      expect(messages).not_to be_empty
+      messages.each do |message|
+        want = expected_for(message)
+        expect([message.topic, message.key, message.value]).to eq([@topic, want[:key], want[:value]])
+        expect(message.headers).to eq(want[:headers] || {})
+      end
+    end
+
+    it "reads values first after the other messages of their runs were collected and the heap compacted" do
+      kept = kept_messages(every: 5)
+      expect(kept.size).to be < MESSAGE_COUNT
+      3.times { GC.start }
+      compact!
+
+      expect_as_sent(kept)
+    end
+
+    it "reads values first after the messages became old (write barrier)" do
+      kept = kept_messages(every: 1)
+      4.times { GC.start }
+      expect(kept.map { |m| old?(m) }.uniq).to eq([true])
+
+      kept.each { |message| [message.value, message.key] }
+      GC.verify_internal_consistency # aborts the process on an old -> young reference without barrier
+      3.times { GC.start(full_mark: false) }
+
+      expect_as_sent(kept)
+    end
+
+    it "reads values first under GC.stress" do
+      kept = kept_messages(every: 3)
+      values = under_gc_stress { kept.map { |message| [message.value, message.key, message.headers] } }
+
+      expect(values).to eq(kept.map { |m| want = expected_for(m); [want[:value], want[:key], want[:headers] || {}] })
+    end
+  end
+
   describe "Native::Producer and DeliveryTracker" do
     let(:producer) { Racecar::Native::Producer.new("bootstrap.servers" => brokers, "linger.ms" => "2") }
 
