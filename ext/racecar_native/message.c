@@ -128,14 +128,16 @@ VALUE rcn_topic_string(const char *topic) {
 /* block: made by rcn_message_block_new with room for this message's bytes.
  * topic: the interned topic String, looked up once per partition run. */
 VALUE rcn_message_new_in(VALUE block, const rd_kafka_message_t *rkm, int retries_count, VALUE topic) {
-    rcn_message_block *b = rb_check_typeddata(block, &block_type);
+    rcn_message_block *b = RTYPEDDATA_DATA(block);
     if (b->count >= b->capacity || b->bytes_cap - b->bytes_used < bytes_of(rkm))
         rb_raise(rcn_eError, "message block is full (a racecar bug)");
     rcn_message *m = &b->messages[b->count++];
-    m->block = Qnil;
+    /* References are in place before the object exists (block and topic are
+     * on the caller's stack meanwhile), so no write barrier is needed. */
+    m->block = block;
+    m->topic = topic;
     m->value = Qundef;
     m->key = Qundef;
-    m->topic = Qnil;
     m->headers_hash = Qundef;
     m->headers = NULL;
     m->payload = copy_in(b, rkm->payload, rkm->len);
@@ -148,12 +150,9 @@ VALUE rcn_message_new_in(VALUE block, const rd_kafka_message_t *rkm, int retries
     rd_kafka_timestamp_type_t tstype;
     m->timestamp_ms = rd_kafka_message_timestamp(rkm, &tstype);
     rd_kafka_headers_t *hdrs = NULL;
-    if (rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs)
+    if (rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs && rd_kafka_header_cnt(hdrs) > 0)
         m->headers = rd_kafka_headers_copy(hdrs);
-    VALUE obj = rb_data_typed_object_wrap(cMessage, m, &message_type);
-    RB_OBJ_WRITE(obj, &m->block, block);
-    RB_OBJ_WRITE(obj, &m->topic, topic);
-    return obj;
+    return rb_data_typed_object_wrap(cMessage, m, &message_type);
 }
 
 VALUE rcn_message_new(const rd_kafka_message_t *rkm, int retries_count) {
