@@ -132,10 +132,8 @@ VALUE rcn_message_new_in(VALUE block, const rd_kafka_message_t *rkm, int retries
     if (b->count >= b->capacity || b->bytes_cap - b->bytes_used < bytes_of(rkm))
         rb_raise(rcn_eError, "message block is full (a racecar bug)");
     rcn_message *m = &b->messages[b->count++];
-    /* References are in place before the object exists (block and topic are
-     * on the caller's stack meanwhile), so no write barrier is needed. */
-    m->block = block;
-    m->topic = topic;
+    m->block = Qnil;
+    m->topic = Qnil;
     m->value = Qundef;
     m->key = Qundef;
     m->headers_hash = Qundef;
@@ -152,7 +150,12 @@ VALUE rcn_message_new_in(VALUE block, const rd_kafka_message_t *rkm, int retries
     rd_kafka_headers_t *hdrs = NULL;
     if (rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs && rd_kafka_header_cnt(hdrs) > 0)
         m->headers = rd_kafka_headers_copy(hdrs);
-    return rb_data_typed_object_wrap(cMessage, m, &message_type);
+    /* Barriers even on a new object: during incremental marking it is born
+     * marked, and would otherwise never have its references traced. */
+    VALUE obj = rb_data_typed_object_wrap(cMessage, m, &message_type);
+    RB_OBJ_WRITE(obj, &m->block, block);
+    RB_OBJ_WRITE(obj, &m->topic, topic);
+    return obj;
 }
 
 VALUE rcn_message_new(const rd_kafka_message_t *rkm, int retries_count) {
