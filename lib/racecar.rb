@@ -64,17 +64,21 @@ module Racecar
     end
 
     # The manual shows both `produce_sync(value: v, topic: t)` and, in its
-    # wait_for_delivery example, `produce_async(v, topic: t)`: both work.
-    def produce_sync(positional_value = NO_VALUE, value: NO_VALUE, topic:, key: nil, partition: nil,
-                     partition_key: nil, headers: nil, create_time: nil)
-      producer.produce_sync(value: pick_value(positional_value, value), topic: topic, key: key, partition: partition,
-                            partition_key: partition_key, headers: headers, create_time: create_time)
+    # wait_for_delivery example, `produce_async(v, topic: t)`: both work. The
+    # defaults record which one was given (nil is a valid value, a tombstone);
+    # cheaper than comparing against a sentinel on this hot path.
+    def produce_sync(positional_value = (no_positional = true; nil), value: (no_value = true; nil), topic:,
+                     key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
+      value = pick_value(no_positional, positional_value, no_value, value)
+      producer.produce_sync(value: value, topic: topic, key: key, partition: partition, partition_key: partition_key,
+                            headers: headers, create_time: create_time)
     end
 
-    def produce_async(positional_value = NO_VALUE, value: NO_VALUE, topic:, key: nil, partition: nil,
-                      partition_key: nil, headers: nil, create_time: nil)
-      producer.produce_async(value: pick_value(positional_value, value), topic: topic, key: key, partition: partition,
-                             partition_key: partition_key, headers: headers, create_time: create_time)
+    def produce_async(positional_value = (no_positional = true; nil), value: (no_value = true; nil), topic:,
+                      key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
+      value = pick_value(no_positional, positional_value, no_value, value) if no_value || !no_positional
+      (@producer || producer).produce_async_positional(value, topic, key, partition, partition_key, headers,
+                                                       create_time)
     end
 
     def wait_for_delivery(&block)
@@ -83,12 +87,12 @@ module Racecar
 
     private
 
-    def pick_value(positional_value, value)
-      if positional_value.equal?(NO_VALUE)
-        raise ArgumentError, "missing keyword: :value" if value.equal?(NO_VALUE)
+    def pick_value(no_positional, positional_value, no_value, value)
+      if no_positional
+        raise ArgumentError, "missing keyword: :value" if no_value
 
         value
-      elsif value.equal?(NO_VALUE)
+      elsif no_value
         positional_value
       else
         raise ArgumentError, "give the value either as the first argument or as value:, not both"
@@ -102,9 +106,6 @@ module Racecar
       at_exit { @producer&.close }
     end
   end
-
-  NO_VALUE = Object.new.freeze
-  private_constant :NO_VALUE
 
   @producer_lock = Mutex.new
 end

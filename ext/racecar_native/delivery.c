@@ -28,40 +28,47 @@ void rcn_failures_free(rcn_failure *list) {
     }
 }
 
+/* refs and pending change once per message, from the producing thread and
+ * from the delivery report thread: atomics, so the two never queue on the
+ * lock. The lock guards the rest and the condition variable; a waiter checks
+ * pending under it and a reporter that brings pending to zero broadcasts
+ * under it, so no wake-up is lost. */
 void rcn_tracker_ref(rcn_tracker *t) {
-    pthread_mutex_lock(&t->lock);
-    t->refs++;
-    pthread_mutex_unlock(&t->lock);
+    __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
 }
 
 void rcn_tracker_unref(rcn_tracker *t) {
-    pthread_mutex_lock(&t->lock);
-    int last = --t->refs == 0;
-    pthread_mutex_unlock(&t->lock);
-    if (!last) return;
+    if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
     rcn_failures_free(t->failures);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);
     free(t);
 }
 
+long rcn_tracker_pending(rcn_tracker *t) {
+    return __atomic_load_n(&t->pending, __ATOMIC_ACQUIRE);
+}
+
 void rcn_tracker_enqueued(rcn_tracker *t) {
-    pthread_mutex_lock(&t->lock);
-    t->refs++;
-    t->pending++;
-    pthread_mutex_unlock(&t->lock);
+    __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&t->pending, 1, __ATOMIC_ACQ_REL);
+}
+
+static void settle_one(rcn_tracker *t) {
+    if (__atomic_sub_fetch(&t->pending, 1, __ATOMIC_ACQ_REL) == 0) {
+        pthread_mutex_lock(&t->lock);
+        pthread_cond_broadcast(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+    }
+    rcn_tracker_unref(t);
 }
 
 void rcn_tracker_enqueue_failed(rcn_tracker *t) {
-    pthread_mutex_lock(&t->lock);
-    t->pending--;
-    pthread_mutex_unlock(&t->lock);
-    rcn_tracker_unref(t);
+    settle_one(t);
 }
 
 void rcn_tracker_report(rcn_tracker *t, const rd_kafka_message_t *rkm) {
     pthread_mutex_lock(&t->lock);
-    t->pending--;
     if (rkm->err) {
         t->failed++;
         if (t->failures_kept < MAX_KEPT_FAILURES) {
@@ -80,21 +87,22 @@ void rcn_tracker_report(rcn_tracker *t, const rd_kafka_message_t *rkm) {
         t->last_partition = rkm->partition;
         t->last_offset = rkm->offset;
     }
-    pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->lock);
-    rcn_tracker_unref(t);
+    /* After the outcome is recorded: whoever sees pending reach zero also
+     * sees every outcome. */
+    settle_one(t);
 }
 
 long rcn_tracker_wait(rcn_tracker *t, int64_t deadline_ms) {
     pthread_mutex_lock(&t->lock);
-    while (t->pending > 0 && !t->woken) {
+    while (rcn_tracker_pending(t) > 0 && !t->woken) {
         int64_t now = rcn_monotonic_ms();
         if (deadline_ms >= 0 && now >= deadline_ms) break;
         int64_t until = deadline_ms >= 0 ? deadline_ms : now + 1000;
         rcn_cond_wait_until(&t->cond, &t->lock, until);
     }
     t->woken = 0;
-    long pending = t->pending;
+    long pending = rcn_tracker_pending(t);
     pthread_mutex_unlock(&t->lock);
     return pending;
 }

@@ -18,8 +18,8 @@ typedef struct rcn_failure {
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    int refs;           /* the Ruby object + each message in flight */
-    long pending;
+    int refs;           /* the Ruby object + each message in flight (atomic) */
+    long pending;       /* atomic */
     long delivered;
     long failed;
     int woken;          /* set by the unblocking function */
@@ -34,6 +34,7 @@ rcn_tracker *rcn_tracker_new(void);
 void rcn_tracker_ref(rcn_tracker *t);
 void rcn_tracker_unref(rcn_tracker *t);
 void rcn_tracker_enqueued(rcn_tracker *t);
+long rcn_tracker_pending(rcn_tracker *t);
 void rcn_tracker_enqueue_failed(rcn_tracker *t);
 /* Called from the delivery report: records the outcome and drops the ref. */
 void rcn_tracker_report(rcn_tracker *t, const rd_kafka_message_t *rkm);

@@ -7,6 +7,7 @@
 #include "delivery.h"
 #include "events.h"
 #include "monotonic.h"
+#include "topic_cache.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,18 +27,20 @@ typedef struct {
     int poller_started;
     volatile int poller_stop;
     pthread_mutex_t space_lock;
-    pthread_cond_t space_cond;    /* signalled whenever a delivery frees queue space */
+    pthread_cond_t space_cond;    /* signalled when a delivery frees queue space and someone waits */
     volatile int space_woken;
+    int space_waiters;            /* atomic: producers waiting for queue space */
     volatile int report_acks;
     /* Messages produced without a tracker (produce_async) are reported to Ruby
      * by a reporter thread that sleeps here until an event is queued or the
      * last of them is settled. */
     pthread_mutex_t report_lock;
     pthread_cond_t report_cond;
-    long untracked;
+    long untracked;               /* atomic; the reporter reads it under report_lock */
     int report_woken;
     int closed;
     unsigned long generation;     /* fork_generation of the process whose threads serve rk */
+    rcn_topic_cache topics;
 } rcn_producer;
 
 /* ---------- DeliveryTracker ---------- */
@@ -104,11 +107,7 @@ static VALUE tracker_wait(int argc, VALUE *argv, VALUE self) {
 }
 
 static VALUE tracker_pending(VALUE self) {
-    rcn_tracker *t = tracker_get(self);
-    pthread_mutex_lock(&t->lock);
-    long n = t->pending;
-    pthread_mutex_unlock(&t->lock);
-    return LONG2NUM(n);
+    return LONG2NUM(rcn_tracker_pending(tracker_get(self)));
 }
 
 static VALUE tracker_delivered(VALUE self) {
@@ -192,15 +191,19 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaqu
     int notify = p->report_acks && !rkm->err;
     if (t) {
         rcn_tracker_report(t, rkm);
-    } else {
-        pthread_mutex_lock(&p->report_lock);
-        if (--p->untracked == 0 || rkm->err) notify = 1;
-        pthread_mutex_unlock(&p->report_lock);
+    } else if (__atomic_sub_fetch(&p->untracked, 1, __ATOMIC_ACQ_REL) == 0 || rkm->err) {
+        notify = 1;
     }
+    /* notify_reporter broadcasts under report_lock, where the reporter checks
+     * untracked before it sleeps: the wake-up cannot be missed. */
     if (notify) notify_reporter(p);
-    pthread_mutex_lock(&p->space_lock);
-    pthread_cond_broadcast(&p->space_cond);
-    pthread_mutex_unlock(&p->space_lock);
+    /* A producer that starts waiting just after this check misses this
+     * wake-up; its wait is bounded (100 ms) and it tries again. */
+    if (__atomic_load_n(&p->space_waiters, __ATOMIC_ACQUIRE) > 0) {
+        pthread_mutex_lock(&p->space_lock);
+        pthread_cond_broadcast(&p->space_cond);
+        pthread_mutex_unlock(&p->space_lock);
+    }
 }
 
 static void producer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
@@ -238,6 +241,7 @@ static void stop_poller(rcn_producer *p) {
  * forgets it. A small leak beats a hang. */
 static int foreign_handle(rcn_producer *p) {
     if (!p->rk || p->generation == fork_generation) return 0;
+    rcn_topic_cache_forget(&p->topics);
     p->rk = NULL;
     p->poller_started = 0;
     p->closed = 1;
@@ -251,6 +255,7 @@ static void destroy_handle(rcn_producer *p) {
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     stop_poller(p);
     rd_kafka_poll(p->rk, 0);
+    rcn_topic_cache_clear(&p->topics);
     rd_kafka_destroy(p->rk);
     p->rk = NULL;
     p->closed = 1;
@@ -332,10 +337,12 @@ static void *space_wait_nogvl(void *data) {
     space_wait_args *a = data;
     rcn_producer *p = a->p;
     pthread_mutex_lock(&p->space_lock);
+    __atomic_add_fetch(&p->space_waiters, 1, __ATOMIC_ACQ_REL);
     if (!p->space_woken) {
         int64_t until = a->deadline_ms;
         rcn_cond_wait_until(&p->space_cond, &p->space_lock, until);
     }
+    __atomic_sub_fetch(&p->space_waiters, 1, __ATOMIC_ACQ_REL);
     p->space_woken = 0;
     pthread_mutex_unlock(&p->space_lock);
     return NULL;
@@ -389,19 +396,75 @@ static rd_kafka_headers_t *build_headers(VALUE headers) {
 }
 
 static void count_untracked(rcn_producer *p, long delta) {
-    pthread_mutex_lock(&p->report_lock);
-    p->untracked += delta;
-    pthread_mutex_unlock(&p->report_lock);
+    __atomic_add_fetch(&p->untracked, delta, __ATOMIC_ACQ_REL);
 }
 
+/* Whatever is not already a String (a Symbol topic, an Integer key) is
+ * produced as its to_s, as Racecar's API promises. */
+static VALUE as_string(VALUE v) {
+    return RB_TYPE_P(v, T_STRING) ? v : rb_obj_as_string(v);
+}
+
+/* One rd_kafka_produceva call copying value and key. The topic goes by its
+ * cached handle when there is one (looked up on every attempt: a close while
+ * this thread waited for queue space destroys the cached handles). */
+static rd_kafka_resp_err_t produce_copy(rcn_producer *p, const char *topic_name, int32_t partition, VALUE value,
+                                        VALUE key, int64_t timestamp_ms, rd_kafka_headers_t *hdrs, rcn_tracker *t) {
+    rd_kafka_vu_t vu[8];
+    rd_kafka_topic_t *rkt = rcn_topic_cache_get(&p->topics, p->rk, topic_name);
+    if (rkt) {
+        vu[0].vtype = RD_KAFKA_VTYPE_RKT;
+        vu[0].u.rkt = rkt;
+    } else {
+        vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+        vu[0].u.cstr = topic_name;
+    }
+    vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[1].u.i32 = partition;
+    vu[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[2].u.i = RD_KAFKA_MSG_F_COPY;
+    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[3].u.mem.ptr = NIL_P(value) ? NULL : RSTRING_PTR(value);
+    vu[3].u.mem.size = NIL_P(value) ? 0 : (size_t)RSTRING_LEN(value);
+    vu[4].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[4].u.mem.ptr = NIL_P(key) ? NULL : RSTRING_PTR(key);
+    vu[4].u.mem.size = NIL_P(key) ? 0 : (size_t)RSTRING_LEN(key);
+    vu[5].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    vu[5].u.i64 = timestamp_ms;
+    vu[6].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[6].u.headers = hdrs;
+    vu[7].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    vu[7].u.ptr = t;
+    rd_kafka_error_t *error = rd_kafka_produceva(p->rk, vu, 8);
+    if (!error) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_resp_err_t err = rd_kafka_error_code(error);
+    rd_kafka_error_destroy(error);
+    return err;
+}
+
+/* The fiber-local Racecar::Producer#wait_for_delivery keeps its tracker in. */
+static ID id_thread_tracker;
+
 /* produce(topic, value, key, partition, headers, timestamp_ms, tracker)
- * Enqueues a copy; waits (interruptibly) while the local queue is full. */
+ * Enqueues a copy; waits (interruptibly) while the local queue is full.
+ * tracker: a DeliveryTracker, nil, or true for the calling thread's
+ * wait_for_delivery tracker if there is one (looked up here: cheaper than
+ * Thread.current[] in Ruby, once per message). Returns true when the message
+ * is tracked, false when it is not, and nil when the handle was built by the
+ * parent of this forked process (the caller builds its own and tries again). */
 static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, VALUE partition, VALUE headers,
                               VALUE timestamp_ms, VALUE tracker) {
-    rcn_producer *p = producer_get(self);
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    if (p->generation != fork_generation) {
+        foreign_handle(p);
+        return Qnil;
+    }
+    p = producer_get(self);
+    if (tracker == Qtrue) tracker = rb_thread_local_aref(rb_thread_current(), id_thread_tracker);
+    topic = as_string(topic);
     const char *topic_name = StringValueCStr(topic);
-    if (!NIL_P(value)) StringValue(value);
-    if (!NIL_P(key)) StringValue(key);
+    if (!NIL_P(value)) value = as_string(value);
+    if (!NIL_P(key)) key = as_string(key);
     int32_t part = NIL_P(partition) ? RD_KAFKA_PARTITION_UA : NUM2INT(partition);
     int64_t ts = NIL_P(timestamp_ms) ? 0 : NUM2LL(timestamp_ms);
     rcn_tracker *t = NIL_P(tracker) ? NULL : tracker_get(tracker);
@@ -409,18 +472,12 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
         rd_kafka_headers_t *hdrs = build_headers(headers);
         if (t) rcn_tracker_enqueued(t);
         else count_untracked(p, 1);
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            p->rk,
-            RD_KAFKA_V_TOPIC(topic_name),
-            RD_KAFKA_V_PARTITION(part),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_VALUE(NIL_P(value) ? NULL : RSTRING_PTR(value), NIL_P(value) ? 0 : (size_t)RSTRING_LEN(value)),
-            RD_KAFKA_V_KEY(NIL_P(key) ? NULL : RSTRING_PTR(key), NIL_P(key) ? 0 : (size_t)RSTRING_LEN(key)),
-            RD_KAFKA_V_TIMESTAMP(ts),
-            RD_KAFKA_V_HEADERS(hdrs),
-            RD_KAFKA_V_OPAQUE(t),
-            RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Qnil;
+        rd_kafka_resp_err_t err = produce_copy(p, topic_name, part, value, key, ts, hdrs, t);
+        RB_GC_GUARD(topic);
+        RB_GC_GUARD(value);
+        RB_GC_GUARD(key);
+        RB_GC_GUARD(tracker);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return t ? Qtrue : Qfalse;
         if (t) rcn_tracker_enqueue_failed(t);
         else count_untracked(p, -1);
         if (hdrs) rd_kafka_headers_destroy(hdrs);
@@ -459,12 +516,13 @@ static void *report_wait_nogvl(void *data) {
     report_wait_args *a = data;
     rcn_producer *p = a->p;
     pthread_mutex_lock(&p->report_lock);
-    while (!p->closed && !p->report_woken && p->untracked > 0 && !rcn_events_pending(&p->events)) {
+    while (!p->closed && !p->report_woken && __atomic_load_n(&p->untracked, __ATOMIC_ACQUIRE) > 0 &&
+           !rcn_events_pending(&p->events)) {
         if (rcn_monotonic_ms() >= a->deadline_ms) break;
         rcn_cond_wait_until(&p->report_cond, &p->report_lock, a->deadline_ms);
     }
     p->report_woken = 0;
-    a->untracked = p->untracked;
+    a->untracked = __atomic_load_n(&p->untracked, __ATOMIC_ACQUIRE);
     pthread_mutex_unlock(&p->report_lock);
     return NULL;
 }
@@ -490,10 +548,7 @@ static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
 /* Messages produced without a tracker whose outcome is not known yet. */
 static VALUE producer_untracked(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
-    pthread_mutex_lock(&p->report_lock);
-    long n = p->untracked;
-    pthread_mutex_unlock(&p->report_lock);
-    return LONG2NUM(n);
+    return LONG2NUM(__atomic_load_n(&p->untracked, __ATOMIC_ACQUIRE));
 }
 
 static VALUE producer_set_report_acks(VALUE self, VALUE flag) {
@@ -590,6 +645,7 @@ static VALUE producer_close(int argc, VALUE *argv, VALUE self) {
  * without touching it. */
 static VALUE producer_abandon(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    rcn_topic_cache_forget(&p->topics);
     p->rk = NULL;
     p->poller_started = 0;
     p->closed = 1;
@@ -631,5 +687,6 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cProducer, "partition_for", producer_partition_for, 4);
     rb_define_method(cProducer, "close", producer_close, -1);
     rb_define_method(cProducer, "abandon!", producer_abandon, 0);
+    id_thread_tracker = rb_intern("racecar_delivery_tracker");
     rb_define_method(cProducer, "closed?", producer_closed_p, 0);
 }

@@ -88,7 +88,9 @@ module Racecar
       end
       return true if local
 
-      backend = current_backend
+      backend = @backend
+      # Inlined from current_backend: this runs once per message produced.
+      backend = current_backend if backend.nil? && @auto_backend && defined?(::ActiveSupport::Notifications)
       backend ? backend.notifier.listening?(event_name_for(name)) : false
     end
 

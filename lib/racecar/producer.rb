@@ -15,6 +15,10 @@ module Racecar
     REPORT_INTERVAL = 1.0 # longest sleep of the reporter thread between checks
     PARTITION_COUNT_TTL = 30 # seconds a topic's partition count is trusted
     TOPIC_NOT_READY = %i[unknown_topic_or_part leader_not_available unknown_topic].freeze
+    # Where wait_for_delivery keeps its tracker (a fiber-local; the C side of
+    # Native::Producer#produce reads the same name when given THREAD_TRACKER).
+    THREAD_TRACKER_KEY = :racecar_delivery_tracker
+    THREAD_TRACKER = true
 
     def initialize(config:, logger:, instrumenter:)
       @config = config
@@ -43,8 +47,8 @@ module Racecar
 
       payload = event_payload(topic, partition, key, value, headers, create_time)
       @instrumenter.instrument(:produce_message, payload) do
-        native = enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
-        payload[:buffer_size] = tracker ? tracker.pending : native.queue_length
+        enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
+        payload[:buffer_size] = tracker ? tracker.pending : handle.queue_length
       end
       nil
     end
@@ -63,19 +67,25 @@ module Racecar
 
     # Returns once the message is queued. Inside wait_for_delivery the block's
     # caller learns the outcome; otherwise failures are logged and published
-    # as produce_delivery_error. The hot path of bulk producing: no Hash and
-    # no instrumentation block unless someone listens.
+    # as produce_delivery_error.
     def produce_async(value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
-      tracker = Thread.current[:racecar_delivery_tracker]
+      produce_async_positional(value, topic, key, partition, partition_key, headers, create_time)
+    end
+
+    # produce_async without keyword arguments: the hot path of bulk producing
+    # (Racecar.produce_async calls it). No Hash and no instrumentation block
+    # unless someone listens; the thread's wait_for_delivery tracker is
+    # looked up in C (THREAD_TRACKER).
+    def produce_async_positional(value, topic, key, partition, partition_key, headers, create_time)
       unless @instrumenter.listening?(:produce_async)
-        native = enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
-        ensure_reporter(native) unless tracker || @reporter
+        tracked = enqueue(THREAD_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
+        ensure_reporter unless tracked || @reporter
         return nil
       end
 
       @instrumenter.instrument(:produce_async, event_payload(topic, partition, key, value, headers, create_time)) do
-        native = enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
-        ensure_reporter(native) unless tracker || @reporter
+        tracked = enqueue(THREAD_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
+        ensure_reporter unless tracked || @reporter
       end
       nil
     end
@@ -83,13 +93,13 @@ module Racecar
     # Waits for everything produce_async'ed inside the block (on this thread)
     # and raises MessageDeliveryError if any of it failed.
     def wait_for_delivery
-      outer = Thread.current[:racecar_delivery_tracker]
+      outer = Thread.current[THREAD_TRACKER_KEY]
       tracker = new_tracker
-      Thread.current[:racecar_delivery_tracker] = tracker
+      Thread.current[THREAD_TRACKER_KEY] = tracker
       begin
         result = yield
       ensure
-        Thread.current[:racecar_delivery_tracker] = outer
+        Thread.current[THREAD_TRACKER_KEY] = outer
       end
       wait_for(tracker)
       result
@@ -143,20 +153,22 @@ module Racecar
       end
     end
 
+    # Returns whether the message is tracked. Type conversions (to_s of a
+    # Symbol topic or Integer key) happen in C. A handle built by the parent
+    # of this forked process refuses the message (nil); the child then builds
+    # its own and produces again.
     def enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
-      native = @native
-      native = handle unless native && @generation == Native::Producer.fork_generation
-      topic = topic.to_s unless topic.is_a?(String)
-      value = value.to_s unless value.nil? || value.is_a?(String)
-      key = key.to_s unless key.nil? || key.is_a?(String)
+      native = @native || handle
       timestamp = create_time.nil? ? nil : timestamp_ms(create_time)
-      begin
-        partition = partition_for(native, topic, partition_key.to_s) if partition.nil? && !partition_key.nil?
-        native.produce(topic, value, key, partition, headers, timestamp, tracker)
-      rescue MessageDeliveryError => e
-        raise DeliveryFailure.rejected(topic, partition, e.code, e.message)
+      if partition.nil? && !partition_key.nil?
+        native = handle
+        partition = partition_for(native, topic.to_s, partition_key.to_s)
       end
-      native
+      tracked = native.produce(topic, value, key, partition, headers, timestamp, tracker)
+      tracked = handle.produce(topic, value, key, partition, headers, timestamp, tracker) if tracked.nil?
+      tracked
+    rescue MessageDeliveryError => e
+      raise DeliveryFailure.rejected(topic.to_s, partition, e.code, e.message)
     end
 
     # Delivery reports only queue acknowledgements while someone listens;
@@ -183,7 +195,8 @@ module Racecar
 
     # Starts the reporter unless one runs. Callers skip this when @reporter
     # is set; see report_until_settled for why that unlocked read is safe.
-    def ensure_reporter(native)
+    def ensure_reporter
+      native = handle
       @reporter_lock.synchronize do
         @reporter = nil unless @reporter&.alive?
         @reporter ||= Thread.new(native) { |n| report_until_settled(n) }.tap do |thread|

@@ -1,0 +1,48 @@
+/* Topic handles by name for the producer. Bounded: an application producing
+ * to thousands of topic names falls back to producing by name for the rest
+ * instead of growing without limit. */
+#include "topic_cache.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CACHED_TOPICS 64
+
+rd_kafka_topic_t *rcn_topic_cache_get(rcn_topic_cache *cache, rd_kafka_t *rk, const char *name) {
+    if (cache->last < cache->len && strcmp(cache->items[cache->last].name, name) == 0)
+        return cache->items[cache->last].rkt;
+    for (size_t i = 0; i < cache->len; i++) {
+        if (strcmp(cache->items[i].name, name) == 0) {
+            cache->last = i;
+            return cache->items[i].rkt;
+        }
+    }
+    if (cache->len >= MAX_CACHED_TOPICS) return NULL;
+    if (cache->len == cache->cap) {
+        size_t cap = cache->cap ? cache->cap * 2 : 4;
+        rcn_topic_entry *items = realloc(cache->items, cap * sizeof(*items));
+        if (!items) return NULL;
+        cache->items = items;
+        cache->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy) return NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
+    if (!rkt) {
+        free(copy);
+        return NULL;
+    }
+    cache->items[cache->len] = (rcn_topic_entry){copy, rkt};
+    cache->last = cache->len++;
+    return rkt;
+}
+
+void rcn_topic_cache_forget(rcn_topic_cache *cache) {
+    for (size_t i = 0; i < cache->len; i++) free(cache->items[i].name);
+    free(cache->items);
+    *cache = (rcn_topic_cache){0};
+}
+
+void rcn_topic_cache_clear(rcn_topic_cache *cache) {
+    for (size_t i = 0; i < cache->len; i++) rd_kafka_topic_destroy(cache->items[i].rkt);
+    rcn_topic_cache_forget(cache);
+}
