@@ -39,6 +39,8 @@ module Racecar
       # name as given => whether an in-process subscriber wants it; replaced
       # with the other caches, so the hot-loop check is one Hash lookup.
       @local_listening = {}
+      # $LOADED_FEATURES.size when listening? last found nobody at all, or nil.
+      @silent_features = nil
       @lock = Mutex.new
     end
 
@@ -81,6 +83,11 @@ module Racecar
 
     # True when an in-process or ActiveSupport subscriber wants "#{name}.racecar".
     def listening?(name)
+      # The common quiet process (no racecar subscriber, no ActiveSupport)
+      # answers here. ActiveSupport can only arrive through require, which
+      # grows $LOADED_FEATURES; cheaper than a constant lookup per message.
+      return false if @silent_features == $LOADED_FEATURES.size
+
       local = @local_listening[name]
       if local.nil?
         local = !subscriptions_for(event_name_for(name)).empty?
@@ -88,10 +95,13 @@ module Racecar
       end
       return true if local
 
-      backend = @backend
-      # Inlined from current_backend: this runs once per message produced.
-      backend = current_backend if backend.nil? && @auto_backend && defined?(::ActiveSupport::Notifications)
-      backend ? backend.notifier.listening?(event_name_for(name)) : false
+      backend = current_backend
+      unless backend
+        # Under the lock: a subscribe meanwhile must not be overwritten.
+        @lock.synchronize { @silent_features = $LOADED_FEATURES.size if @subscriptions.empty? }
+        return false
+      end
+      backend.notifier.listening?(event_name_for(name))
     end
 
     # Registers an in-process subscriber for one event ("process_message" or
@@ -110,6 +120,7 @@ module Racecar
         @subscriptions = (@subscriptions + [subscription]).freeze
         @matching = {}
         @local_listening = {}
+        @silent_features = nil
       end
       subscription
     end
@@ -120,6 +131,7 @@ module Racecar
         @subscriptions = @subscriptions.reject { |s| s.equal?(handle) }.freeze
         @matching = {}
         @local_listening = {}
+        @silent_features = nil
       end
       nil
     end

@@ -263,4 +263,44 @@ RSpec.describe Racecar::Instrumenter do
       ]
     )
   end
+
+  # listening? remembers that nobody listens until a file is required; an
+  # application that loads ActiveSupport late must still be heard.
+  it "hears an ActiveSupport subscriber when ActiveSupport is loaded after listening? found nobody" do
+    script = <<~RUBY
+      require "json"
+      require "racecar/instrumenter"
+      instrumenter = Racecar::Instrumenter.new
+      result = { "before" => 2.times.map { instrumenter.listening?(:produce_async) } }
+      require "active_support/notifications"
+      result["loaded_no_subscriber"] = instrumenter.listening?(:produce_async)
+      events = []
+      ActiveSupport::Notifications.subscribe("produce_async.racecar") { |name, *| events << name }
+      result["subscribed"] = instrumenter.listening?(:produce_async)
+      instrumenter.instrument(:produce_async, topic: "t")
+      result["events"] = events
+      puts JSON.generate(result)
+    RUBY
+    lib = File.expand_path("../../lib", __dir__)
+
+    out, err, status = Open3.capture3(RbConfig.ruby, "-I", lib, "-e", script)
+
+    expect(status).to be_success, err
+    expect(JSON.parse(out)).to eq(
+      "before" => [false, false], "loaded_no_subscriber" => false, "subscribed" => true,
+      "events" => ["produce_async.racecar"]
+    )
+  end
+
+  it "hears a racecar subscriber added after listening? found nobody" do
+    instrumenter = described_class.new(backend: nil)
+    expect(instrumenter.listening?(:produce_async)).to be(false)
+    expect(instrumenter.listening?(:produce_async)).to be(false)
+
+    handle = instrumenter.subscribe(:produce_async) { |*| nil }
+    expect(instrumenter.listening?(:produce_async)).to be(true)
+
+    instrumenter.unsubscribe(handle)
+    expect(instrumenter.listening?(:produce_async)).to be(false)
+  end
 end
