@@ -405,6 +405,13 @@ static VALUE as_string(VALUE v) {
     return RB_TYPE_P(v, T_STRING) ? v : rb_obj_as_string(v);
 }
 
+/* A value or key argument: a String's bytes, or none for nil. */
+static void set_bytes(rd_kafka_vu_t *vu, rd_kafka_vtype_t type, VALUE str) {
+    vu->vtype = type;
+    vu->u.mem.ptr = NIL_P(str) ? NULL : RSTRING_PTR(str);
+    vu->u.mem.size = NIL_P(str) ? 0 : (size_t)RSTRING_LEN(str);
+}
+
 /* One rd_kafka_produceva call copying value and key. The topic goes by its
  * cached handle when there is one (looked up on every attempt: a close while
  * this thread waited for queue space destroys the cached handles). */
@@ -423,12 +430,8 @@ static rd_kafka_resp_err_t produce_copy(rcn_producer *p, const char *topic_name,
     vu[1].u.i32 = partition;
     vu[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
     vu[2].u.i = RD_KAFKA_MSG_F_COPY;
-    vu[3].vtype = RD_KAFKA_VTYPE_VALUE;
-    vu[3].u.mem.ptr = NIL_P(value) ? NULL : RSTRING_PTR(value);
-    vu[3].u.mem.size = NIL_P(value) ? 0 : (size_t)RSTRING_LEN(value);
-    vu[4].vtype = RD_KAFKA_VTYPE_KEY;
-    vu[4].u.mem.ptr = NIL_P(key) ? NULL : RSTRING_PTR(key);
-    vu[4].u.mem.size = NIL_P(key) ? 0 : (size_t)RSTRING_LEN(key);
+    set_bytes(&vu[3], RD_KAFKA_VTYPE_VALUE, value);
+    set_bytes(&vu[4], RD_KAFKA_VTYPE_KEY, key);
     vu[5].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
     vu[5].u.i64 = timestamp_ms;
     vu[6].vtype = RD_KAFKA_VTYPE_HEADERS;

@@ -221,8 +221,16 @@ RSpec.describe Racecar::Instrumenter do
     end
   end
 
+  # Runs a script in a separate Ruby (this process has ActiveSupport loaded
+  # already) and returns the JSON it printed.
+  def json_from_fresh_ruby(script)
+    lib = File.expand_path("../../lib", __dir__)
+    out, err, status = Open3.capture3(RbConfig.ruby, "-I", lib, "-e", script)
+    expect(status).to be_success, err
+    JSON.parse(out)
+  end
+
   it "serves in-process subscribers and is otherwise a no-op when ActiveSupport was never loaded" do
-    # A separate Ruby: this process has ActiveSupport loaded already.
     script = <<~RUBY
       require "json"
       require "racecar/instrumenter"
@@ -244,12 +252,8 @@ RSpec.describe Racecar::Instrumenter do
       result["seen"] = seen.map { |name, payload, float| [name, payload[:offset], payload[:exception], float] }
       puts JSON.generate(result)
     RUBY
-    lib = File.expand_path("../../lib", __dir__)
 
-    out, err, status = Open3.capture3(RbConfig.ruby, "-I", lib, "-e", script)
-
-    expect(status).to be_success, err
-    expect(JSON.parse(out)).to eq(
+    expect(json_from_fresh_ruby(script)).to eq(
       "active_support_loaded" => false,
       "backend" => "nil",
       "listening_before" => false,
@@ -281,12 +285,8 @@ RSpec.describe Racecar::Instrumenter do
       result["events"] = events
       puts JSON.generate(result)
     RUBY
-    lib = File.expand_path("../../lib", __dir__)
 
-    out, err, status = Open3.capture3(RbConfig.ruby, "-I", lib, "-e", script)
-
-    expect(status).to be_success, err
-    expect(JSON.parse(out)).to eq(
+    expect(json_from_fresh_ruby(script)).to eq(
       "before" => [false, false], "loaded_no_subscriber" => false, "subscribed" => true,
       "events" => ["produce_async.racecar"]
     )

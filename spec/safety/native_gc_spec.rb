@@ -88,6 +88,21 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
     end
   end
 
+  # Runs a racecar consumer of the sample topic whose method (:process or
+  # :process_batch) is the block, until done says so.
+  def run_gc_consumer(name, method, fetch_messages:, done:, &body)
+    topic = @topic
+    consumer_class = Class.new(Racecar::Consumer) do
+      subscribes_to topic
+      define_method(method, &body)
+    end
+    stub_const(name, consumer_class)
+    consumer_class.group_id = unique_name("gc-runner")
+    config = spec_config
+    config.fetch_messages = fetch_messages
+    run_consumer(consumer_class.new, config: config) { done.call }
+  end
+
   def old?(object)
     ObjectSpace.dump(object).include?('"old":true')
   end
@@ -186,19 +201,10 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
     # in the middle of dispatching.
     def run_sample_consumer(on_message)
       seen = []
-      topic = @topic
-      consumer_class = Class.new(Racecar::Consumer) do
-        subscribes_to topic
-        define_method(:process) do |message|
-          seen << [message.partition, message.offset, message.key, message.value, message.headers]
-          on_message.call(seen.size)
-        end
+      run_gc_consumer("GcSafetyConsumer", :process, fetch_messages: 3, done: -> { seen.size >= MESSAGE_COUNT }) do |message|
+        seen << [message.partition, message.offset, message.key, message.value, message.headers]
+        on_message.call(seen.size)
       end
-      stub_const("GcSafetyConsumer", consumer_class)
-      consumer_class.group_id = unique_name("gc-runner")
-      config = spec_config
-      config.fetch_messages = 3
-      run_consumer(consumer_class.new, config: config) { seen.size >= MESSAGE_COUNT }
       seen
     ensure
       GC.stress = false
@@ -231,19 +237,13 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
     def kept_messages(every:)
       kept = []
       count = 0
-      topic = @topic
-      consumer_class = Class.new(Racecar::Consumer) do
-        subscribes_to topic
-        define_method(:process_batch) do |messages|
-          messages.each { |message| kept << message if (count % every).zero? || message.equal?(messages.last) }
-          count += messages.size
+      run_gc_consumer("GcKeptMessagesConsumer", :process_batch, fetch_messages: 8,
+                                                                done: -> { count >= MESSAGE_COUNT }) do |messages|
+        messages.each_with_index do |message, index|
+          kept << message if ((count + index) % every).zero? || message.equal?(messages.last)
         end
+        count += messages.size
       end
-      stub_const("GcKeptMessagesConsumer", consumer_class)
-      consumer_class.group_id = unique_name("gc-kept")
-      config = spec_config
-      config.fetch_messages = 8
-      run_consumer(consumer_class.new, config: config) { count >= MESSAGE_COUNT }
       kept
     end
 
