@@ -43,6 +43,20 @@ RSpec.describe "Producer delivery errors", :kafka, :producer do
       }
   end
 
+  # Once the handle exists produce_async goes to C without enqueue; its
+  # refusals must read the same.
+  it "rejects an async message larger than message.max.bytes at the call, worded like produce_sync" do
+    topic = create_topic
+    producer.produce_async(value: "builds the handle", topic: topic)
+
+    expect { producer.produce_async(value: "x" * 1_100_000, topic: topic) }
+      .to raise_error(Racecar::MessageDeliveryError) { |error|
+        expect([error.code, error.topic]).to eq([:msg_size_too_large, topic])
+        expect(error.message).to start_with("Could not produce a message to #{topic}")
+        expect(error.message).to include("larger than the broker or topic accepts (message.max.bytes)")
+      }
+  end
+
   it "reports the broker refusing a message too large for it" do
     topic = create_topic
     # The client would send up to 3 MB; the broker takes about 1 MB.
