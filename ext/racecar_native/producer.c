@@ -222,6 +222,9 @@ static int producer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaqu
 
 static void *poller_main(void *data) {
     rcn_producer *p = data;
+#ifdef __linux__
+    pthread_setname_np(pthread_self(), "racecar:dr"); /* shows in top and perf */
+#endif
     while (!p->poller_stop) rd_kafka_poll(p->rk, 100);
     return NULL;
 }
