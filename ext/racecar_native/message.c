@@ -9,7 +9,7 @@
 static VALUE cMessage;
 
 typedef struct {
-    VALUE block;                 /* the rcn_block object owning the bytes */
+    VALUE block;                 /* the hidden object owning this struct and the bytes */
     VALUE value;                 /* Qundef until asked for */
     VALUE key;                   /* Qundef until asked for */
     VALUE topic;
@@ -57,12 +57,9 @@ static const rb_data_type_t block_type = {
     0, 0, RUBY_TYPED_FREE_IMMEDIATELY | RUBY_TYPED_WB_PROTECTED
 };
 
-static size_t bytes_of(const rd_kafka_message_t *rkm) {
-    return (rkm->payload ? rkm->len : 0) + (rkm->key ? rkm->key_len : 0);
-}
-
+/* What a message needs of its block's byte area: payload and key. */
 size_t rcn_message_bytes(const rd_kafka_message_t *rkm) {
-    return bytes_of(rkm);
+    return (rkm->payload ? rkm->len : 0) + (rkm->key ? rkm->key_len : 0);
 }
 
 /* A hidden object: only messages reference it. */
@@ -129,7 +126,7 @@ VALUE rcn_topic_string(const char *topic) {
  * topic: the interned topic String, looked up once per partition run. */
 VALUE rcn_message_new_in(VALUE block, const rd_kafka_message_t *rkm, int retries_count, VALUE topic) {
     rcn_message_block *b = RTYPEDDATA_DATA(block);
-    if (b->count >= b->capacity || b->bytes_cap - b->bytes_used < bytes_of(rkm))
+    if (b->count >= b->capacity || b->bytes_cap - b->bytes_used < rcn_message_bytes(rkm))
         rb_raise(rcn_eError, "message block is full (a racecar bug)");
     rcn_message *m = &b->messages[b->count++];
     m->block = Qnil;
@@ -159,7 +156,7 @@ VALUE rcn_message_new_in(VALUE block, const rd_kafka_message_t *rkm, int retries
 }
 
 VALUE rcn_message_new(const rd_kafka_message_t *rkm, int retries_count) {
-    VALUE block = rcn_message_block_new(1, bytes_of(rkm));
+    VALUE block = rcn_message_block_new(1, rcn_message_bytes(rkm));
     VALUE message = rcn_message_new_in(block, rkm, retries_count, rcn_topic_string(rd_kafka_topic_name(rkm->rkt)));
     RB_GC_GUARD(block);
     return message;

@@ -146,7 +146,7 @@ static VALUE process_run_body(VALUE data) {
         size_t i = it->group[r->k++];
         rd_kafka_message_t *rkm = c->batch[i];
         r->current_offset = rkm->offset;
-        r->current = Qnil;
+        r->current = Qnil; /* if building raises, the failure is not blamed on the previous message */
         r->current = rcn_message_new_in(r->block, rkm, r->retries, r->topic_string);
         if (NIL_P(r->first)) r->first = r->current;
         rd_kafka_message_destroy(rkm);
