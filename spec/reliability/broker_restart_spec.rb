@@ -39,14 +39,7 @@ RSpec.describe "the broker restarted under a running consumer and producer", :ka
     end
     # Both must come back on their own: more numbers acknowledged and
     # processed after the last restart.
-    acknowledged_at_restart = stream.acknowledged.size
-    wait_for("produce_sync to succeed again", timeout: 60) { stream.acknowledged.size > acknowledged_at_restart + 50 }
-    stream.stop
-    producer.close
-    sent = stream.acknowledged
-    wait_until_processed(sent, timeout: 90)
-    expect(consumer).to be_running, consumer.describe
-    expect(consumer.terminate).to be_success, consumer.describe
+    sent = recover_then_drain(stream, producer, consumer)
 
     book = ledger
     outages = restarts.map { |started, finished| finished - started }

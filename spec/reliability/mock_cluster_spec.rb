@@ -77,14 +77,7 @@ RSpec.describe "a consumer and a producer against a misbehaving cluster", :relia
       cluster.partition_leader(topic, 1, 3)
     end
     cluster.broker_up(2)
-    acknowledged = stream.acknowledged.size
-    wait_for("produce_sync to succeed again", timeout: 60) { stream.acknowledged.size > acknowledged + 50 }
-    stream.stop
-    producer.close
-    sent = stream.acknowledged
-    wait_until_processed(sent, timeout: 90)
-    expect(consumer).to be_running, consumer.describe
-    expect(consumer.terminate).to be_success, consumer.describe
+    sent = recover_then_drain(stream, producer, consumer)
 
     book = ledger
     report(book.summary("mock cluster faults", sent, faults: steps.size, produce_sync_failures: stream.failures.size,

@@ -445,6 +445,22 @@ module ReliabilityHelpers
     end
   end
 
+  # After an outage: waits until produce_sync works again (50 more numbers
+  # acknowledged), stops producing, waits until every acknowledged number was
+  # processed, and stops the consumer, which must still be running and exit
+  # cleanly. Returns the acknowledged numbers.
+  def recover_then_drain(stream, producer, consumer)
+    acknowledged = stream.acknowledged.size
+    wait_for("produce_sync to succeed again", timeout: 60) { stream.acknowledged.size > acknowledged + 50 }
+    stream.stop
+    producer.close
+    sent = stream.acknowledged
+    wait_until_processed(sent, timeout: 90)
+    expect(consumer).to be_running, consumer.describe
+    expect(consumer.terminate).to be_success, consumer.describe
+    sent
+  end
+
   def cleanup_reliability
     consumer_processes.each do |process|
       process.kill if process.running?
