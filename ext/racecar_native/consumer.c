@@ -216,12 +216,14 @@ static void release_handle(rcn_consumer *c) {
         /* A forked child inherited this handle; librdkafka's threads live only
          * in the parent, so destroying it here would hang. Forget it. */
         c->batch_len = 0;
+        rcn_borrowers_forget_all(&c->borrowers);
         c->queue = NULL;
         c->rk = NULL;
         c->closed = 1;
         return;
     }
     rcn_consumer_destroy_batch(c);
+    rcn_borrowers_release_all(&c->borrowers);
     if (c->queue) {
         rd_kafka_queue_destroy(c->queue);
         c->queue = NULL;
@@ -274,6 +276,7 @@ static VALUE consumer_alloc(VALUE klass) {
     VALUE obj = TypedData_Make_Struct(klass, rcn_consumer, &consumer_type, c);
     rcn_events_init(&c->events, 10000);
     rcn_ptable_init(&c->table);
+    rcn_borrowers_init(&c->borrowers);
     c->dispatcher = Qnil;
     c->process_receiver = Qnil;
     c->closed = 1; /* until initialize succeeds */
@@ -445,9 +448,9 @@ static VALUE poll_and_convert(VALUE data) {
         if (rkm->err) {
             rcn_consumer_push_message_error(c, rkm);
         } else {
-            rb_ary_push(a->result, rcn_message_new(rkm, 0));
+            rb_ary_push(a->result, rcn_message_new(&c->batch[i], 0));
         }
-        rd_kafka_message_destroy(rkm);
+        if (c->batch[i]) rd_kafka_message_destroy(rkm);
         c->batch[i] = NULL;
     }
     return a->result;
@@ -703,6 +706,7 @@ static VALUE consumer_close(VALUE self) {
     if (c->closed || !c->rk) return Qnil;
     if (c->running) rb_raise(rcn_eError, "stop the runner before closing its consumer");
     rcn_consumer_destroy_batch(c);
+    rcn_borrowers_release_all(&c->borrowers);
     rcn_consumer_commit(c, 1);
     rd_kafka_queue_t *queue = rd_kafka_queue_new(c->rk);
     rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, queue);
@@ -722,6 +726,13 @@ static VALUE consumer_close(VALUE self) {
     c->closed = 1;
     rd_kafka_destroy(rk);
     return Qnil;
+}
+
+/* How many blocks of handed-out messages still hold librdkafka's messages
+ * (bounded by message_block.c; a diagnostic for memory questions and specs). */
+static VALUE consumer_borrowing_blocks(VALUE self) {
+    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
+    return SIZET2NUM(c->borrowers.blocks);
 }
 
 static VALUE consumer_closed_p(VALUE self) {
@@ -757,6 +768,7 @@ void rcn_consumer_init(VALUE mNative) {
     rb_define_method(cConsumer, "stop_requested?", consumer_stop_requested, 0);
     rb_define_method(cConsumer, "close", consumer_close, 0);
     rb_define_method(cConsumer, "closed?", consumer_closed_p, 0);
+    rb_define_method(cConsumer, "borrowing_blocks", consumer_borrowing_blocks, 0);
     rb_define_method(cConsumer, "member_id", consumer_member_id, 0);
     rcn_runner_init(cConsumer);
 }

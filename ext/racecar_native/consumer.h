@@ -6,6 +6,7 @@
 #include "racecar_native.h"
 #include <sys/types.h>
 #include "events.h"
+#include "message_block.h"
 #include "partition_table.h"
 #include "pause.h"
 
@@ -31,6 +32,10 @@ typedef struct rcn_consumer {
     int sync_commits;
     int64_t last_commit_ms;
     rcn_pause_policy pause;
+
+    /* blocks of messages handed to Ruby that still hold librdkafka's
+     * messages; all are copied out before the handle is destroyed */
+    rcn_borrowers borrowers;
 
     /* the current poll batch; entries are NULLed once converted or destroyed */
     rd_kafka_message_t **batch;

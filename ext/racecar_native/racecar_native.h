@@ -32,11 +32,10 @@ NORETURN(void rcn_raise_error_object(rd_kafka_error_t *error, const char *contex
 rd_kafka_conf_t *rcn_conf_from_hash(VALUE properties);
 void rcn_conf_init(VALUE mNative);
 
-/* message.c */
-VALUE rcn_message_new(const rd_kafka_message_t *rkm, int retries_count);
-size_t rcn_message_bytes(const rd_kafka_message_t *rkm);
-VALUE rcn_message_block_new(size_t capacity, size_t bytes);
-VALUE rcn_message_new_in(VALUE block, const rd_kafka_message_t *rkm, int retries_count, VALUE topic);
+/* message.c (its blocks: message_block.h). Both take the librdkafka message
+ * over and set *rkmp to NULL once they have. */
+VALUE rcn_message_new(rd_kafka_message_t **rkmp, int retries_count);
+VALUE rcn_message_new_in(VALUE block, rd_kafka_message_t **rkmp, int retries_count, VALUE topic);
 VALUE rcn_topic_string(const char *topic);
 void rcn_message_init(VALUE mRacecar);
 

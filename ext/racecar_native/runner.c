@@ -147,10 +147,8 @@ static VALUE process_run_body(VALUE data) {
         rd_kafka_message_t *rkm = c->batch[i];
         r->current_offset = rkm->offset;
         r->current = Qnil; /* if building raises, the failure is not blamed on the previous message */
-        r->current = rcn_message_new_in(r->block, rkm, r->retries, r->topic_string);
+        r->current = rcn_message_new_in(r->block, &c->batch[i], r->retries, r->topic_string);
         if (NIL_P(r->first)) r->first = r->current;
-        rd_kafka_message_destroy(rkm);
-        c->batch[i] = NULL;
         rb_funcallv(c->process_receiver, c->process_mid, 1, &r->current);
         r->done = r->current_offset;
         it->processed++;
@@ -166,10 +164,10 @@ static VALUE process_run_body(VALUE data) {
     return Qnil;
 }
 
+/* The run's messages borrow librdkafka's: most are dropped unread, and
+ * copying their bytes and headers would be wasted (message_block.c). */
 static VALUE new_block_for_group(iteration *it, size_t n) {
-    size_t bytes = 0;
-    for (size_t k = 0; k < n; k++) bytes += rcn_message_bytes(it->c->batch[it->group[k]]);
-    return rcn_message_block_new(n, bytes);
+    return rcn_message_block_borrowing(n, &it->c->borrowers);
 }
 
 static void run_process_group(iteration *it, size_t n, const char *topic, int32_t partition, int retries) {
@@ -229,11 +227,8 @@ static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t 
     VALUE block = new_block_for_group(it, n);
     for (size_t k = 0; k < n; k++) {
         size_t i = it->group[k];
-        rd_kafka_message_t *rkm = c->batch[i];
-        rb_ary_push(messages, rcn_message_new_in(block, rkm, retries, topic_string));
-        last_offset = rkm->offset;
-        rd_kafka_message_destroy(rkm);
-        c->batch[i] = NULL;
+        last_offset = c->batch[i]->offset;
+        rb_ary_push(messages, rcn_message_new_in(block, &c->batch[i], retries, topic_string));
     }
     VALUE exc = Qnil;
     int state = protected_call(c->process_receiver, c->process_mid, 1, &messages, &exc);
@@ -411,6 +406,7 @@ static void run_iteration(iteration *it) {
     hand_events_to_ruby(it); /* rebalance hooks run before the new partitions' messages */
     dispatch_batch(it);
     rcn_consumer_destroy_batch(c);
+    rcn_borrowers_trim(&c->borrowers);
     flush_store(it);
     if (it->fatal_state) return;
     resume_due_partitions(c);
