@@ -48,8 +48,9 @@ module Bench
       at_exit { delete_topics }
     end
 
+    # Every call makes a new topic: rounds create the same label again.
     def create_topic(label, partitions)
-      name = "bench-#{label}-#{partitions}p-#{@run_id}"
+      name = "bench-#{label}-#{partitions}p-#{@run_id}-#{@topics.size + 1}"
       result = Racecar::Native::Admin.create_topics(admin_properties, [[name, partitions]], 30)
       raise "could not create #{name}: #{result[name]}" unless result[name] == true
 

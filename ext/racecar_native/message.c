@@ -14,7 +14,6 @@ static void message_mark(void *ptr) {
     rb_gc_mark_movable(m->block);
     if (m->value != Qundef) rb_gc_mark_movable(m->value);
     if (m->key != Qundef) rb_gc_mark_movable(m->key);
-    rb_gc_mark_movable(m->topic);
     if (m->headers_hash != Qundef) rb_gc_mark_movable(m->headers_hash);
 }
 
@@ -27,7 +26,6 @@ static void message_compact(void *ptr) {
     m->block = rb_gc_location(m->block);
     if (m->value != Qundef) m->value = rb_gc_location(m->value);
     if (m->key != Qundef) m->key = rb_gc_location(m->key);
-    m->topic = rb_gc_location(m->topic);
     if (m->headers_hash != Qundef) m->headers_hash = rb_gc_location(m->headers_hash);
 }
 
@@ -46,13 +44,11 @@ VALUE rcn_topic_string(const char *topic) {
     return rb_enc_interned_str(topic, (long)strlen(topic), rb_utf8_encoding());
 }
 
-/* block: a copying or borrowing block with room for this message. Takes the
- * librdkafka message over (see rcn_message_block_add).
- * topic: the interned topic String, looked up once per partition run. */
-VALUE rcn_message_new_in(VALUE block, rd_kafka_message_t **rkmp, int retries_count, VALUE topic) {
+/* block: a copying or borrowing block with room for this message, made for
+ * its topic. Takes the librdkafka message over (see rcn_message_block_add). */
+VALUE rcn_message_new_in(VALUE block, rd_kafka_message_t **rkmp, int retries_count) {
     rcn_message *m = rcn_message_block_add(RTYPEDDATA_DATA(block), rkmp);
     m->block = Qnil;
-    m->topic = Qnil;
     m->value = Qundef;
     m->key = Qundef;
     m->headers_hash = Qundef;
@@ -61,7 +57,6 @@ VALUE rcn_message_new_in(VALUE block, rd_kafka_message_t **rkmp, int retries_cou
      * marked, and would otherwise never have its references traced. */
     VALUE obj = rb_data_typed_object_wrap(cMessage, m, &message_type);
     RB_OBJ_WRITE(obj, &m->block, block);
-    RB_OBJ_WRITE(obj, &m->topic, topic);
     return obj;
 }
 
@@ -69,8 +64,8 @@ VALUE rcn_message_new_in(VALUE block, rd_kafka_message_t **rkmp, int retries_cou
  * destroyed before this returns. */
 VALUE rcn_message_new(rd_kafka_message_t **rkmp, int retries_count) {
     VALUE topic = rcn_topic_string(rd_kafka_topic_name((*rkmp)->rkt));
-    VALUE block = rcn_message_block_new(1, rcn_message_bytes(*rkmp));
-    VALUE message = rcn_message_new_in(block, rkmp, retries_count, topic);
+    VALUE block = rcn_message_block_new(1, rcn_message_bytes(*rkmp), topic);
+    VALUE message = rcn_message_new_in(block, rkmp, retries_count);
     RB_GC_GUARD(block);
     return message;
 }
@@ -99,7 +94,9 @@ static VALUE message_key(VALUE self) {
     return lazy_bytes(self, &m->key, &m->key_bytes, m->key_len);
 }
 
-static VALUE message_topic(VALUE self) { return message_get(self)->topic; }
+static VALUE message_topic(VALUE self) {
+    return ((rcn_message_block *)RTYPEDDATA_DATA(message_get(self)->block))->topic;
+}
 static VALUE message_partition(VALUE self) { return INT2NUM(message_get(self)->partition); }
 static VALUE message_offset(VALUE self) { return LL2NUM(message_get(self)->offset); }
 static VALUE message_retries_count(VALUE self) { return INT2NUM(message_get(self)->retries_count); }

@@ -133,44 +133,56 @@ static void block_free(void *ptr) {
     xfree(b);
 }
 
+static void block_mark(void *ptr) {
+    rb_gc_mark_movable(((rcn_message_block *)ptr)->topic);
+}
+
+static void block_compact(void *ptr) {
+    rcn_message_block *b = ptr;
+    b->topic = rb_gc_location(b->topic);
+}
+
 static size_t block_size(const void *ptr) {
     const rcn_message_block *b = ptr;
     return sizeof(*b) + b->capacity * sizeof(rcn_message) + b->bytes_cap;
 }
 
-/* The block marks nothing: each message marks its own objects and the block,
- * so the block outlives every message that points into it. */
+/* The block marks only the topic its messages share (one write barrier per
+ * block instead of one per message); each message marks the block, so the
+ * block outlives every message that points into it. */
 static const rb_data_type_t block_type = {
     "Racecar::Message block",
-    {NULL, block_free, block_size, NULL},
+    {block_mark, block_free, block_size, block_compact},
     0, 0, RUBY_TYPED_FREE_IMMEDIATELY | RUBY_TYPED_WB_PROTECTED
 };
 
 /* A hidden object (only messages reference it); extra bytes follow the slots. */
-static VALUE block_alloc(size_t capacity, size_t extra, rcn_message_block **out) {
+static VALUE block_alloc(size_t capacity, size_t extra, VALUE topic, rcn_message_block **out) {
     if (capacity == 0) capacity = 1;
     VALUE obj = rb_data_typed_object_wrap(0, NULL, &block_type);
     size_t head = sizeof(rcn_message_block) + capacity * sizeof(rcn_message);
     rcn_message_block *b = xmalloc(head + extra);
     memset(b, 0, sizeof(*b));
+    b->topic = Qnil;
     b->capacity = capacity;
     b->pid = getpid();
     DATA_PTR(obj) = b;
+    RB_OBJ_WRITE(obj, &b->topic, topic);
     *out = b;
     return obj;
 }
 
-VALUE rcn_message_block_new(size_t capacity, size_t bytes) {
+VALUE rcn_message_block_new(size_t capacity, size_t bytes, VALUE topic) {
     rcn_message_block *b;
-    VALUE obj = block_alloc(capacity, bytes, &b);
+    VALUE obj = block_alloc(capacity, bytes, topic, &b);
     b->bytes = (char *)&b->messages[b->capacity];
     b->bytes_cap = bytes;
     return obj;
 }
 
-VALUE rcn_message_block_borrowing(size_t capacity, rcn_borrowers *list) {
+VALUE rcn_message_block_borrowing(size_t capacity, rcn_borrowers *list, VALUE topic) {
     rcn_message_block *b;
-    VALUE obj = block_alloc(capacity, (capacity ? capacity : 1) * sizeof(rd_kafka_message_t *), &b);
+    VALUE obj = block_alloc(capacity, (capacity ? capacity : 1) * sizeof(rd_kafka_message_t *), topic, &b);
     b->borrowed = (rd_kafka_message_t **)&b->messages[b->capacity];
     link_newest(list, b);
     return obj;

@@ -15,7 +15,6 @@ typedef struct {
     VALUE block;                 /* the hidden object owning this struct and the bytes */
     VALUE value;                 /* Qundef until asked for */
     VALUE key;                   /* Qundef until asked for */
-    VALUE topic;
     VALUE headers_hash;          /* Qundef until converted */
     rd_kafka_headers_t *headers; /* owned copy, NULL when none, unread or converted */
     const char *payload;         /* into the block or its librdkafka message; NULL for a nil value */
@@ -42,6 +41,7 @@ typedef struct {
 } rcn_borrowers;
 
 struct rcn_message_block {
+    VALUE topic;                 /* the interned topic String all its messages share */
     size_t capacity;             /* message slots */
     size_t count;                /* slots used */
     char *bytes;                 /* copied payload and key bytes, NULL while borrowing */
@@ -59,8 +59,9 @@ struct rcn_message_block {
 
 /* What a message needs of a copying block's byte area: payload and key. */
 size_t rcn_message_bytes(const rd_kafka_message_t *rkm);
-VALUE rcn_message_block_new(size_t capacity, size_t bytes);
-VALUE rcn_message_block_borrowing(size_t capacity, rcn_borrowers *list);
+/* topic: the interned topic String of every message the block will hold. */
+VALUE rcn_message_block_new(size_t capacity, size_t bytes, VALUE topic);
+VALUE rcn_message_block_borrowing(size_t capacity, rcn_borrowers *list, VALUE topic);
 /* Takes the next slot for *rkmp and takes the librdkafka message over
  * (setting *rkmp to NULL): a copying block destroys it at once. Raises, still
  * leaving *rkmp to the caller, only when the block is full. */

@@ -35,7 +35,7 @@ void rcn_conf_init(VALUE mNative);
 /* message.c (its blocks: message_block.h). Both take the librdkafka message
  * over and set *rkmp to NULL once they have. */
 VALUE rcn_message_new(rd_kafka_message_t **rkmp, int retries_count);
-VALUE rcn_message_new_in(VALUE block, rd_kafka_message_t **rkmp, int retries_count, VALUE topic);
+VALUE rcn_message_new_in(VALUE block, rd_kafka_message_t **rkmp, int retries_count);
 VALUE rcn_topic_string(const char *topic);
 void rcn_message_init(VALUE mRacecar);
 

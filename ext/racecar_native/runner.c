@@ -128,7 +128,6 @@ typedef struct {
     size_t n;
     size_t k;               /* next message to build */
     VALUE block;
-    VALUE topic_string;
     const char *topic;
     int32_t partition;
     int retries;
@@ -147,7 +146,7 @@ static VALUE process_run_body(VALUE data) {
         rd_kafka_message_t *rkm = c->batch[i];
         r->current_offset = rkm->offset;
         r->current = Qnil; /* if building raises, the failure is not blamed on the previous message */
-        r->current = rcn_message_new_in(r->block, &c->batch[i], r->retries, r->topic_string);
+        r->current = rcn_message_new_in(r->block, &c->batch[i], r->retries);
         if (NIL_P(r->first)) r->first = r->current;
         rb_funcallv(c->process_receiver, c->process_mid, 1, &r->current);
         r->done = r->current_offset;
@@ -166,14 +165,14 @@ static VALUE process_run_body(VALUE data) {
 
 /* The run's messages borrow librdkafka's: most are dropped unread, and
  * copying their bytes and headers would be wasted (message_block.c). */
-static VALUE new_block_for_group(iteration *it, size_t n) {
-    return rcn_message_block_borrowing(n, &it->c->borrowers);
+static VALUE new_block_for_group(iteration *it, size_t n, VALUE topic_string) {
+    return rcn_message_block_borrowing(n, &it->c->borrowers, topic_string);
 }
 
 static void run_process_group(iteration *it, size_t n, const char *topic, int32_t partition, int retries) {
     rcn_consumer *c = it->c;
     int64_t first_offset = c->batch[it->group[0]]->offset;
-    process_run r = {it, n, 0, new_block_for_group(it, n), rcn_topic_string(topic), topic, partition, retries,
+    process_run r = {it, n, 0, new_block_for_group(it, n, rcn_topic_string(topic)), topic, partition, retries,
                      Qnil, Qnil, first_offset, -1};
     int64_t failed_at = -1;
     VALUE exc = Qnil, failed = Qnil;
@@ -213,7 +212,6 @@ static void run_process_group(iteration *it, size_t n, const char *topic, int32_
         if (p) rcn_pause_succeeded(p);
     }
     RB_GC_GUARD(r.block);
-    RB_GC_GUARD(r.topic_string);
     RB_GC_GUARD(r.first);
     RB_GC_GUARD(r.current);
 }
@@ -223,12 +221,11 @@ static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t 
     int64_t first_offset = c->batch[it->group[0]]->offset;
     int64_t last_offset = first_offset;
     VALUE messages = rb_ary_new_capa((long)n);
-    VALUE topic_string = rcn_topic_string(topic);
-    VALUE block = new_block_for_group(it, n);
+    VALUE block = new_block_for_group(it, n, rcn_topic_string(topic));
     for (size_t k = 0; k < n; k++) {
         size_t i = it->group[k];
         last_offset = c->batch[i]->offset;
-        rb_ary_push(messages, rcn_message_new_in(block, &c->batch[i], retries, topic_string));
+        rb_ary_push(messages, rcn_message_new_in(block, &c->batch[i], retries));
     }
     VALUE exc = Qnil;
     int state = protected_call(c->process_receiver, c->process_mid, 1, &messages, &exc);
@@ -249,7 +246,6 @@ static void run_batch_group(iteration *it, size_t n, const char *topic, int32_t 
         rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
         if (p) rcn_pause_succeeded(p);
     }
-    RB_GC_GUARD(topic_string);
     RB_GC_GUARD(block);
 }
 
