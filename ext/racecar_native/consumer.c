@@ -99,8 +99,21 @@ static void resume_untracked(rcn_consumer *c, const rd_kafka_topic_partition_lis
     rd_kafka_topic_partition_list_destroy(resume);
 }
 
+/* Before the assignment: librdkafka forwards a fetch queue only if the
+ * application has not (topic_queues.h). */
+static void route_to_topic_queues(rcn_consumer *c, rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *parts) {
+    for (int i = 0; i < parts->cnt; i++) {
+        if (rcn_tqueues_route(&c->tqueues, rk, parts->elems[i].topic, parts->elems[i].partition) == 0) continue;
+        char text[512];
+        snprintf(text, sizeof(text), "%s [%d] shares the consumer queue with every topic: out of memory for its topic's own queue",
+                 parts->elems[i].topic, (int)parts->elems[i].partition);
+        rcn_events_push(&c->events, rcn_event_log(4, "RACECAR", text));
+    }
+}
+
 static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int cooperative) {
     resolve_start_positions(c, parts);
+    route_to_topic_queues(c, rk, parts);
     if (cooperative) {
         push_error_object(c, rd_kafka_incremental_assign(rk, parts), "incremental assign failed");
     } else {
@@ -217,6 +230,7 @@ static void release_handle(rcn_consumer *c) {
          * in the parent, so destroying it here would hang. Forget it. */
         c->batch_len = 0;
         rcn_borrowers_forget_all(&c->borrowers);
+        rcn_tqueues_forget_all(&c->tqueues);
         c->queue = NULL;
         c->rk = NULL;
         c->closed = 1;
@@ -224,6 +238,7 @@ static void release_handle(rcn_consumer *c) {
     }
     rcn_consumer_destroy_batch(c);
     rcn_borrowers_release_all(&c->borrowers);
+    rcn_tqueues_destroy_all(&c->tqueues);
     if (c->queue) {
         rd_kafka_queue_destroy(c->queue);
         c->queue = NULL;
@@ -241,6 +256,7 @@ static void consumer_free(void *ptr) {
     release_handle(c);
     rcn_events_destroy(&c->events);
     rcn_ptable_destroy(&c->table);
+    rcn_tqueues_free(&c->tqueues);
     for (int i = 0; i < c->reset_count; i++) free(c->reset_topics[i]);
     free(c->reset_topics);
     free(c->reset_beginning);
@@ -262,7 +278,8 @@ static void consumer_compact(void *ptr) {
 
 static size_t consumer_size(const void *ptr) {
     const rcn_consumer *c = ptr;
-    return sizeof(*c) + c->batch_cap * sizeof(void *) + c->table.cap * sizeof(rcn_partition);
+    return sizeof(*c) + c->batch_cap * sizeof(void *) + c->table.cap * sizeof(rcn_partition) +
+           c->tqueues.cap * sizeof(rcn_topic_queue);
 }
 
 static const rb_data_type_t consumer_type = {
@@ -271,12 +288,23 @@ static const rb_data_type_t consumer_type = {
     0, 0, RUBY_TYPED_FREE_IMMEDIATELY
 };
 
+/* Called by a librdkafka thread, with a topic queue locked, when the queue
+ * gets its first message: wakes a poll waiting on the consumer queue. The
+ * yield is remembered, so a message arriving just before the wait starts is
+ * not missed. */
+static void topic_queue_ready(rd_kafka_t *rk, void *opaque) {
+    (void)rk;
+    rcn_consumer *c = opaque;
+    if (c->queue) rd_kafka_queue_yield(c->queue);
+}
+
 static VALUE consumer_alloc(VALUE klass) {
     rcn_consumer *c;
     VALUE obj = TypedData_Make_Struct(klass, rcn_consumer, &consumer_type, c);
     rcn_events_init(&c->events, 10000);
     rcn_ptable_init(&c->table);
     rcn_borrowers_init(&c->borrowers);
+    rcn_tqueues_init(&c->tqueues, topic_queue_ready, c);
     c->dispatcher = Qnil;
     c->process_receiver = Qnil;
     c->closed = 1; /* until initialize succeeds */
@@ -393,9 +421,27 @@ typedef struct {
     ssize_t got;
 } poll_args;
 
+static size_t consume_queue(rd_kafka_queue_t *queue, int timeout_ms, rd_kafka_message_t **out, size_t max) {
+    ssize_t n = rd_kafka_consume_batch_queue(queue, timeout_ms, out, max);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* The consumer queue first: its callbacks (rebalances) route new partitions
+ * before they are read, and it carries messages only for a partition that
+ * could not be routed. Then every topic queue without waiting; only when all
+ * were empty, a wait on the consumer queue, which the topic queues wake
+ * (topic_queue_ready). */
 static void *poll_nogvl(void *data) {
     poll_args *a = data;
-    a->got = rd_kafka_consume_batch_queue(a->c->queue, a->timeout_ms, a->c->batch + a->offset, a->max);
+    rcn_consumer *c = a->c;
+    rd_kafka_message_t **out = c->batch + a->offset;
+    size_t got = consume_queue(c->queue, 0, out, a->max);
+    got += rcn_tqueues_take(&c->tqueues, out + got, a->max - got);
+    if (got == 0 && a->timeout_ms > 0) {
+        got = consume_queue(c->queue, a->timeout_ms, out, a->max);
+        got += rcn_tqueues_take(&c->tqueues, out + got, a->max - got);
+    }
+    a->got = (ssize_t)got;
     return NULL;
 }
 
@@ -719,6 +765,7 @@ static VALUE consumer_close(VALUE self) {
             rcn_without_gvl(close_poll_nogvl, &a, NULL, NULL);
     }
     rd_kafka_queue_destroy(queue);
+    rcn_tqueues_destroy_all(&c->tqueues);
     rd_kafka_queue_destroy(c->queue);
     c->queue = NULL;
     rd_kafka_t *rk = c->rk;

@@ -9,10 +9,12 @@
 #include "message_block.h"
 #include "partition_table.h"
 #include "pause.h"
+#include "topic_queues.h"
 
 typedef struct rcn_consumer {
     rd_kafka_t *rk;
-    rd_kafka_queue_t *queue;       /* the consumer queue every poll serves */
+    rd_kafka_queue_t *queue;       /* the consumer queue: callbacks, errors; the runner waits here */
+    rcn_topic_queues tqueues;      /* the assigned partitions' messages, per topic */
     rcn_event_queue events;
     rcn_partition_table table;
 

@@ -163,6 +163,41 @@ RSpec.describe "Consumer processing", :kafka do
       expect(seen.map(&:last).uniq.size).to eq(1)
     end
 
+    # librdkafka prefetches the whole busy backlog (well under
+    # min_message_queue_size and queued.max.messages.kbytes). Behind one shared
+    # queue the quiet topic's message would wait for all of it, about 25 s at
+    # 0.5 ms a message, and its partition would not even be fetched meanwhile.
+    it "does not let a busy topic's backlog hold up a quiet topic's new message" do
+      busy = create_topic
+      quiet = create_topic
+      backlog = 50_000
+      produce_messages(busy, Array.new(backlog) { |i| "busy-#{i}" })
+      busy_seen = 0
+      quiet_seen_after = nil
+      klass = define_consumer do
+        subscribes_to busy
+        subscribes_to quiet
+        define_method(:process) do |message|
+          if message.topic == quiet
+            quiet_seen_after = busy_seen
+          else
+            busy_seen += 1
+            sleep 0.0005
+          end
+        end
+      end
+      start_consumer(klass.new)
+      eventually(message: "the busy topic being worked through") { busy_seen >= 1000 }
+
+      produced_at = ConsumerHelpers.now
+      produce_messages(quiet, ["wake up"])
+      eventually(timeout: 60, message: "the quiet topic's message") { quiet_seen_after }
+      waited = ConsumerHelpers.now - produced_at
+
+      expect(waited).to be < 5
+      expect(quiet_seen_after).to be < backlog / 2
+    end
+
     # Produces markers until the consumer sees one: only then is it certainly
     # reading at the end of the topic, so earlier messages were skipped, not late.
     def wait_for_marker(topic, seen)
