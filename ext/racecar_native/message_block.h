@@ -38,6 +38,7 @@ typedef struct {
     rcn_message_block *newest;
     size_t blocks;
     size_t bytes;                /* estimate of the librdkafka memory they keep */
+    size_t reported;             /* the part of bytes Ruby's GC was told about */
 } rcn_borrowers;
 
 struct rcn_message_block {
@@ -70,7 +71,8 @@ rcn_message *rcn_message_block_add(rcn_message_block *b, rd_kafka_message_t **rk
 rd_kafka_headers_t *rcn_message_block_read_headers(rcn_message_block *b, rcn_message *m);
 
 void rcn_borrowers_init(rcn_borrowers *list);
-/* Copies out the oldest blocks until at most a bounded amount is borrowed. */
+/* Tells Ruby's GC what the blocks keep, then copies out the oldest blocks
+ * until at most a bounded amount is borrowed. Once per poll. */
 void rcn_borrowers_trim(rcn_borrowers *list);
 /* Copies out every block: before the handle the messages came from goes. */
 void rcn_borrowers_release_all(rcn_borrowers *list);
