@@ -418,10 +418,11 @@ static void set_bytes(rd_kafka_vu_t *vu, rd_kafka_vtype_t type, VALUE str) {
 /* One rd_kafka_produceva call copying value and key. The topic goes by its
  * cached handle when there is one (looked up on every attempt: a close while
  * this thread waited for queue space destroys the cached handles). */
-static rd_kafka_resp_err_t produce_copy(rcn_producer *p, const char *topic_name, int32_t partition, VALUE value,
-                                        VALUE key, int64_t timestamp_ms, rd_kafka_headers_t *hdrs, rcn_tracker *t) {
+/* rkt: the topic's cached handle, or NULL to produce by topic_name. */
+static rd_kafka_resp_err_t produce_copy(rcn_producer *p, rd_kafka_topic_t *rkt, const char *topic_name, int32_t partition,
+                                        VALUE value, VALUE key, int64_t timestamp_ms, rd_kafka_headers_t *hdrs,
+                                        rcn_tracker *t) {
     rd_kafka_vu_t vu[8];
-    rd_kafka_topic_t *rkt = rcn_topic_cache_get(&p->topics, p->rk, topic_name);
     if (rkt) {
         vu[0].vtype = RD_KAFKA_VTYPE_RKT;
         vu[0].u.rkt = rkt;
@@ -465,10 +466,16 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
         foreign_handle(p);
         return Qnil;
     }
-    p = producer_get(self);
+    if (p->closed || !p->rk) rb_raise(rcn_eError, "the producer is closed");
     if (tracker == Qtrue) tracker = rb_thread_local_aref(rb_thread_current(), id_thread_tracker);
     topic = as_string(topic);
-    const char *topic_name = StringValueCStr(topic);
+    /* The same topic as last time needs no C string and no search. */
+    const char *topic_name = NULL;
+    rd_kafka_topic_t *rkt = rcn_topic_cache_last(&p->topics, RSTRING_PTR(topic), (size_t)RSTRING_LEN(topic));
+    if (!rkt) {
+        topic_name = StringValueCStr(topic);
+        rkt = rcn_topic_cache_get(&p->topics, p->rk, topic_name);
+    }
     if (!NIL_P(value)) value = as_string(value);
     if (!NIL_P(key)) key = as_string(key);
     int32_t part = NIL_P(partition) ? RD_KAFKA_PARTITION_UA : NUM2INT(partition);
@@ -478,7 +485,7 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
         rd_kafka_headers_t *hdrs = build_headers(headers);
         if (t) rcn_tracker_enqueued(t);
         else count_untracked(p, 1);
-        rd_kafka_resp_err_t err = produce_copy(p, topic_name, part, value, key, ts, hdrs, t);
+        rd_kafka_resp_err_t err = produce_copy(p, rkt, topic_name, part, value, key, ts, hdrs, t);
         RB_GC_GUARD(topic);
         RB_GC_GUARD(value);
         RB_GC_GUARD(key);

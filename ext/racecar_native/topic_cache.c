@@ -7,6 +7,12 @@
 
 #define MAX_CACHED_TOPICS 64
 
+rd_kafka_topic_t *rcn_topic_cache_last(const rcn_topic_cache *cache, const char *bytes, size_t len) {
+    if (cache->last >= cache->len) return NULL;
+    const rcn_topic_entry *e = &cache->items[cache->last];
+    return e->name_len == len && memcmp(e->name, bytes, len) == 0 ? e->rkt : NULL;
+}
+
 rd_kafka_topic_t *rcn_topic_cache_get(rcn_topic_cache *cache, rd_kafka_t *rk, const char *name) {
     if (cache->last < cache->len && strcmp(cache->items[cache->last].name, name) == 0)
         return cache->items[cache->last].rkt;
@@ -31,7 +37,7 @@ rd_kafka_topic_t *rcn_topic_cache_get(rcn_topic_cache *cache, rd_kafka_t *rk, co
         free(copy);
         return NULL;
     }
-    cache->items[cache->len] = (rcn_topic_entry){copy, rkt};
+    cache->items[cache->len] = (rcn_topic_entry){copy, strlen(copy), rkt};
     cache->last = cache->len++;
     return rkt;
 }

@@ -8,6 +8,7 @@
 
 typedef struct {
     char *name;
+    size_t name_len;
     rd_kafka_topic_t *rkt;
 } rcn_topic_entry;
 
@@ -22,6 +23,10 @@ typedef struct {
  * librdkafka refused (the caller then produces by name). Not thread-safe:
  * the caller serialises (the binding holds the GVL). */
 rd_kafka_topic_t *rcn_topic_cache_get(rcn_topic_cache *cache, rd_kafka_t *rk, const char *name);
+/* The last handle returned, if its topic is these bytes (not NUL-terminated,
+ * possibly holding NULs: such a name never matches). Lets the caller skip
+ * making a C string of the name for the common repeated topic. */
+rd_kafka_topic_t *rcn_topic_cache_last(const rcn_topic_cache *cache, const char *bytes, size_t len);
 /* Destroys every handle; call before rd_kafka_destroy. */
 void rcn_topic_cache_clear(rcn_topic_cache *cache);
 /* Frees the cache without touching the handles (they belong to a parent
