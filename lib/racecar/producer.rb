@@ -30,6 +30,7 @@ module Racecar
       @native = nil
       @generation = nil
       @partition_counts = {}
+      @silence = instrumenter.silence
     end
 
     def new_tracker
@@ -79,8 +80,11 @@ module Racecar
     # hash, no create_time to convert, a handle already built) goes to C from
     # here, one method call less than through enqueue.
     def produce_async_positional(value, topic, key, partition, partition_key, headers, create_time)
-      return produce_async_instrumented(value, topic, key, partition, partition_key, headers, create_time) if
-        @instrumenter.listening?(:produce_async)
+      # The instrumenter's own quiet check, inline: a call to listening? cost
+      # a tenth of produce_async.
+      if @silence[0] != $LOADED_FEATURES.size && @instrumenter.listening?(:produce_async)
+        return produce_async_instrumented(value, topic, key, partition, partition_key, headers, create_time)
+      end
 
       native = @native
       if native && partition_key.nil? && create_time.nil?
