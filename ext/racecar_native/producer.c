@@ -449,14 +449,44 @@ static rd_kafka_resp_err_t produce_copy(rcn_producer *p, rd_kafka_topic_t *rkt, 
     return err;
 }
 
-/* The fiber-local Racecar::Producer#wait_for_delivery keeps its tracker in. */
-static ID id_thread_tracker;
+/* The trackers of the wait_for_delivery blocks running now, as [fiber,
+ * tracker, fiber, tracker, ...], innermost last. A produce meant for "the
+ * calling fiber's block, if any" looks here: one length check while no block
+ * runs and a short scan while one does, where a fiber-local variable cost a
+ * hash lookup per message. A fiber abandoned inside its block (never resumed)
+ * leaves its pair behind, a small leak instead of a wrong tracker. */
+static VALUE active_trackers;
+
+static VALUE active_tracker_for(VALUE fiber) {
+    for (long i = RARRAY_LEN(active_trackers) - 2; i >= 0; i -= 2) {
+        if (RARRAY_AREF(active_trackers, i) == fiber) return RARRAY_AREF(active_trackers, i + 1);
+    }
+    return Qnil;
+}
+
+/* activate / deactivate: the calling fiber's wait_for_delivery block begins
+ * and ends (deactivate in an ensure). */
+static VALUE tracker_activate(VALUE self) {
+    tracker_get(self);
+    rb_ary_push(active_trackers, rb_fiber_current());
+    rb_ary_push(active_trackers, self);
+    return self;
+}
+
+static VALUE tracker_deactivate(VALUE self) {
+    for (long i = RARRAY_LEN(active_trackers) - 1; i >= 1; i -= 2) {
+        if (RARRAY_AREF(active_trackers, i) != self) continue;
+        rb_ary_delete_at(active_trackers, i);
+        rb_ary_delete_at(active_trackers, i - 1);
+        break;
+    }
+    return self;
+}
 
 /* produce(topic, value, key, partition, headers, timestamp_ms, tracker)
  * Enqueues a copy; waits (interruptibly) while the local queue is full.
- * tracker: a DeliveryTracker, nil, or true for the calling thread's
- * wait_for_delivery tracker if there is one (looked up here: cheaper than
- * Thread.current[] in Ruby, once per message). Returns true when the message
+ * tracker: a DeliveryTracker, nil, or true for the tracker of the calling
+ * fiber's wait_for_delivery block if one runs (active_trackers). Returns true when the message
  * is tracked, false when it is not, and nil when the handle was built by the
  * parent of this forked process (the caller builds its own and tries again). */
 static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, VALUE partition, VALUE headers,
@@ -467,7 +497,7 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
         return Qnil;
     }
     if (p->closed || !p->rk) rb_raise(rcn_eError, "the producer is closed");
-    if (tracker == Qtrue) tracker = rb_thread_local_aref(rb_thread_current(), id_thread_tracker);
+    if (tracker == Qtrue) tracker = RARRAY_LEN(active_trackers) ? active_tracker_for(rb_fiber_current()) : Qnil;
     topic = as_string(topic);
     /* The same topic as last time needs no C string and no search. */
     const char *topic_name = NULL;
@@ -684,6 +714,8 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cTracker, "delivered", tracker_delivered, 0);
     rb_define_method(cTracker, "last_delivery", tracker_last_delivery, 0);
     rb_define_method(cTracker, "take_failures", tracker_take_failures, 0);
+    rb_define_method(cTracker, "activate", tracker_activate, 0);
+    rb_define_method(cTracker, "deactivate", tracker_deactivate, 0);
 
     cProducer = rb_define_class_under(mNative, "Producer", rb_cObject);
     rb_define_alloc_func(cProducer, producer_alloc);
@@ -700,6 +732,7 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cProducer, "partition_for", producer_partition_for, 4);
     rb_define_method(cProducer, "close", producer_close, -1);
     rb_define_method(cProducer, "abandon!", producer_abandon, 0);
-    id_thread_tracker = rb_intern("racecar_delivery_tracker");
+    active_trackers = rb_ary_new();
+    rb_gc_register_mark_object(active_trackers);
     rb_define_method(cProducer, "closed?", producer_closed_p, 0);
 }

@@ -15,10 +15,9 @@ module Racecar
     REPORT_INTERVAL = 1.0 # longest sleep of the reporter thread between checks
     PARTITION_COUNT_TTL = 30 # seconds a topic's partition count is trusted
     TOPIC_NOT_READY = %i[unknown_topic_or_part leader_not_available unknown_topic].freeze
-    # Where wait_for_delivery keeps its tracker (a fiber-local; the C side of
-    # Native::Producer#produce reads the same name when given THREAD_TRACKER).
-    THREAD_TRACKER_KEY = :racecar_delivery_tracker
-    THREAD_TRACKER = true
+    # Given to Native::Producer#produce for "the tracker of the calling
+    # fiber's wait_for_delivery block, if one runs" (DeliveryTracker#activate).
+    ACTIVE_TRACKER = true
 
     def initialize(config:, logger:, instrumenter:)
       @config = config
@@ -75,8 +74,8 @@ module Racecar
 
     # produce_async without keyword arguments: the hot path of bulk producing
     # (Racecar.produce_async calls it). No Hash and no instrumentation block
-    # unless someone listens; the thread's wait_for_delivery tracker is
-    # looked up in C (THREAD_TRACKER). The common message (no partition_key to
+    # unless someone listens; the fiber's wait_for_delivery tracker is
+    # looked up in C (ACTIVE_TRACKER). The common message (no partition_key to
     # hash, no create_time to convert, a handle already built) goes to C from
     # here, one method call less than through enqueue.
     def produce_async_positional(value, topic, key, partition, partition_key, headers, create_time)
@@ -89,13 +88,13 @@ module Racecar
       native = @native
       if native && partition_key.nil? && create_time.nil?
         begin
-          tracked = native.produce(topic, value, key, partition, headers, nil, THREAD_TRACKER)
+          tracked = native.produce(topic, value, key, partition, headers, nil, ACTIVE_TRACKER)
         rescue MessageDeliveryError => e
           raise DeliveryFailure.rejected(topic.to_s, partition, e.code, e.message)
         end
       end
       # Anything else, and a handle inherited through fork (nil).
-      tracked = enqueue(THREAD_TRACKER, value, topic, key, partition, partition_key, headers, create_time) if tracked.nil?
+      tracked = enqueue(ACTIVE_TRACKER, value, topic, key, partition, partition_key, headers, create_time) if tracked.nil?
       ensure_reporter unless tracked || @reporter
       nil
     end
@@ -103,13 +102,12 @@ module Racecar
     # Waits for everything produce_async'ed inside the block (on this thread)
     # and raises MessageDeliveryError if any of it failed.
     def wait_for_delivery
-      outer = Thread.current[THREAD_TRACKER_KEY]
       tracker = new_tracker
-      Thread.current[THREAD_TRACKER_KEY] = tracker
+      tracker.activate
       begin
         result = yield
       ensure
-        Thread.current[THREAD_TRACKER_KEY] = outer
+        tracker.deactivate
       end
       wait_for(tracker)
       result
@@ -183,7 +181,7 @@ module Racecar
 
     def produce_async_instrumented(value, topic, key, partition, partition_key, headers, create_time)
       @instrumenter.instrument(:produce_async, event_payload(topic, partition, key, value, headers, create_time)) do
-        tracked = enqueue(THREAD_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
+        tracked = enqueue(ACTIVE_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
         ensure_reporter unless tracked || @reporter
       end
       nil

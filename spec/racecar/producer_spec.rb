@@ -154,6 +154,39 @@ RSpec.describe Racecar::Producer, :producer do
 
       expect(producer.wait_for_delivery { :done }).to eq(:done)
     end
+
+    it "gives a nested block its own messages and the outer block the rest" do
+      producer = isolated_producer(unreachable_config(message_timeout: 1))
+
+      expect {
+        producer.wait_for_delivery do
+          producer.produce_async(value: "outer 1", topic: "orders")
+          expect { producer.wait_for_delivery { producer.produce_async(value: "inner", topic: "orders") } }
+            .to raise_error(Racecar::MessageDeliveryError) { |error| expect(error.message).not_to include("more failed") }
+          producer.produce_async(value: "outer 2", topic: "orders")
+        end
+      }.to raise_error(Racecar::MessageDeliveryError, /\(and 1 more failed\)/)
+    end
+
+    it "does not wait for what another fiber produces inside the block" do
+      producer = isolated_producer(unreachable_config(message_timeout: 5))
+      started = monotonic
+
+      producer.wait_for_delivery { Fiber.new { producer.produce_async(value: "elsewhere", topic: "orders") }.resume }
+
+      expect(monotonic - started).to be < 1
+    end
+
+    it "stops tracking when its block raises: a later produce_async failure is logged as untracked" do
+      producer = isolated_producer(unreachable_config(message_timeout: 1), logger: captured_logger)
+      expect { producer.wait_for_delivery { raise ArgumentError, "boom" } }.to raise_error(ArgumentError, "boom")
+
+      producer.produce_async(value: "after", topic: "orders")
+
+      deadline = monotonic + 10
+      sleep 0.05 until log_output.string.include?("Failed to deliver a message to orders") || monotonic > deadline
+      expect(log_output.string).to include("Failed to deliver a message to orders")
+    end
   end
 
   describe "back-pressure" do
