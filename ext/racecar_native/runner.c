@@ -78,6 +78,14 @@ static void store_later(iteration *it, const char *topic, int32_t partition, int
 
 /* ---------- one partition's messages ---------- */
 
+/* A member that took longer than max_poll_interval between polls has been
+ * dropped from the group: its partitions belong to others now, and the rest
+ * of the batch is theirs to process (from the committed offsets). Without this
+ * check, the blocked member finished its batch alongside the new owners. */
+static int assignment_gone(rcn_consumer *c) {
+    return c->rk && rd_kafka_assignment_lost(c->rk);
+}
+
 static void drop_messages(iteration *it, size_t from, size_t n) {
     rcn_consumer *c = it->c;
     for (size_t k = from; k < n; k++) {
@@ -158,7 +166,7 @@ static VALUE process_run_body(VALUE data) {
             rcn_partition *p = rcn_ptable_find(&c->table, r->topic, r->partition);
             if (p) rcn_pause_succeeded(p);
         }
-        if (c->stop_requested) break;
+        if (c->stop_requested || assignment_gone(c)) break;
     }
     return Qnil;
 }
@@ -288,7 +296,7 @@ static void run_group(iteration *it, size_t n) {
 static void dispatch_batch(iteration *it) {
     rcn_consumer *c = it->c;
     for (size_t i = 0; i < c->batch_len; i++) {
-        if (c->stop_requested || it->fatal_state) break;
+        if (c->stop_requested || it->fatal_state || assignment_gone(c)) break;
         rd_kafka_message_t *first = c->batch[i];
         if (!first) continue;
         if (first->err || !first->rkt) {
