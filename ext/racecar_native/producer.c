@@ -38,6 +38,9 @@ typedef struct {
     pthread_cond_t report_cond;
     long untracked;               /* atomic; the reporter reads it under report_lock */
     int report_woken;
+    /* atomic: threads waiting for their own messages (deliver!, produce_sync,
+     * wait_for_delivery); while there are any the delivery thread flushes. */
+    int flush_waiters;
     int closed;
     unsigned long generation;     /* fork_generation of the process whose threads serve rk */
     rcn_topic_cache topics;
@@ -220,12 +223,24 @@ static int producer_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaqu
     return 0;
 }
 
+/* The delivery thread serves delivery reports. While someone waits for their
+ * messages it serves them through rd_kafka_flush instead, which tells the
+ * broker threads to send at once rather than linger (linger.ms, 5 ms by
+ * default): a consumer's deliver! after each batch, or a produce_sync, then
+ * costs a round trip instead of a round trip plus linger.ms. */
 static void *poller_main(void *data) {
     rcn_producer *p = data;
 #ifdef __linux__
     pthread_setname_np(pthread_self(), "racecar:dr"); /* shows in top and perf */
 #endif
-    while (!p->poller_stop) rd_kafka_poll(p->rk, 100);
+    while (!p->poller_stop) {
+        if (__atomic_load_n(&p->flush_waiters, __ATOMIC_ACQUIRE) == 0) {
+            rd_kafka_poll(p->rk, 100);
+        } else if (rd_kafka_flush(p->rk, 10) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* Nothing in flight: the waiter is about to wake. Do not spin. */
+            rd_kafka_poll(p->rk, 1);
+        }
+    }
     return NULL;
 }
 
@@ -581,6 +596,38 @@ static void report_wait_ubf(void *data) {
 /* wait_for_report(timeout_seconds) -> number of produce_async messages still
  * in flight. Returns early when there are events to drain or none is left in
  * flight; works on a closed producer too, so the reporter can finish. */
+static void wake_poller(rcn_producer *p) {
+    rd_kafka_queue_t *reports = rd_kafka_queue_get_main(p->rk);
+    rd_kafka_queue_yield(reports);
+    rd_kafka_queue_destroy(reports);
+}
+
+typedef struct {
+    VALUE tracker;
+    VALUE timeout;
+} await_args;
+
+static VALUE await_body(VALUE data) {
+    await_args *a = (await_args *)data;
+    return tracker_wait(1, &a->timeout, a->tracker);
+}
+
+static VALUE await_done(VALUE data) {
+    __atomic_sub_fetch(&((rcn_producer *)data)->flush_waiters, 1, __ATOMIC_ACQ_REL);
+    return Qnil;
+}
+
+/* await(tracker, timeout_seconds) -> tracker.wait(timeout_seconds), with the
+ * delivery thread flushing meanwhile (see poller_main). */
+static VALUE producer_await(VALUE self, VALUE tracker, VALUE timeout) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    tracker_get(tracker);
+    if (p->closed || !p->rk || p->generation != fork_generation) return tracker_wait(1, &timeout, tracker);
+    if (__atomic_fetch_add(&p->flush_waiters, 1, __ATOMIC_ACQ_REL) == 0) wake_poller(p);
+    await_args a = {tracker, timeout};
+    return rb_ensure(await_body, (VALUE)&a, await_done, (VALUE)p);
+}
+
 static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     report_wait_args a = {p, rcn_monotonic_ms() + (int64_t)(NUM2DBL(timeout) * 1000.0), 0};
@@ -727,6 +774,7 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cProducer, "drain_events", producer_drain_events, 0);
     rb_define_method(cProducer, "report_acks=", producer_set_report_acks, 1);
     rb_define_method(cProducer, "wait_for_report", producer_wait_for_report, 1);
+    rb_define_method(cProducer, "await", producer_await, 2);
     rb_define_method(cProducer, "untracked", producer_untracked, 0);
     rb_define_method(cProducer, "partition_count", producer_partition_count, 2);
     rb_define_method(cProducer, "partition_for", producer_partition_for, 4);

@@ -196,7 +196,8 @@ module Racecar
     def settle(tracker, payload)
       refresh_report_acks(@native) if @native
       seconds = @config.message_timeout + WAIT_MARGIN
-      finished = tracker.wait(seconds)
+      native = @native
+      finished = native ? native.await(tracker, seconds) : tracker.wait(seconds)
       report_events(@native) if @native
       payload[:delivered_message_count] = tracker.delivered if payload
       failures = tracker.take_failures

@@ -8,17 +8,22 @@ RSpec.describe "Racecar.produce_sync", :kafka, :producer do
   let(:config) { spec_config }
   let(:producer) { isolated_producer(config) }
 
-  it "returns only after the broker acknowledged the message" do
+  it "returns only after the broker acknowledged the message, without waiting out linger.ms" do
     topic = create_topic
-    # A long linger keeps the message in the local queue for 300 ms; if
-    # produce_sync returned earlier, kcat would find nothing yet.
-    slow = isolated_producer(spec_config(producer: ["linger.ms=300"]))
+    # A 3 s linger keeps an untracked message in the local queue: kcat finds
+    # nothing of it. produce_sync then flushes the queue instead of lingering,
+    # and returns once the broker has both.
+    lingering = isolated_producer(spec_config(producer: ["linger.ms=3000"]))
+    lingering.produce_async(value: "lingering", topic: topic)
+    before_sync = kcat_read(topic)
     started = monotonic
 
-    slow.produce_sync(value: "acknowledged", topic: topic)
+    lingering.produce_sync(value: "acknowledged", topic: topic)
+    took = monotonic - started
 
-    expect(monotonic - started).to be >= 0.3
-    expect(kcat_read(topic).map(&:value)).to eq(["acknowledged"])
+    expect(before_sync).to be_empty
+    expect(kcat_read(topic).map(&:value)).to eq(%w[lingering acknowledged])
+    expect(took).to be < 1.5
   end
 
   it "works through the Racecar module with the process-wide producer" do
