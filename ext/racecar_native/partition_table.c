@@ -2,6 +2,7 @@
  * partitions, and lookups come in runs of one partition, so a linear scan with a
  * remembered last hit beats a hash table here. */
 #include "partition_table.h"
+#include "grow_array.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,13 +35,9 @@ rcn_partition *rcn_ptable_find(rcn_partition_table *t, const char *topic, int32_
 rcn_partition *rcn_ptable_fetch(rcn_partition_table *t, const char *topic, int32_t partition) {
     rcn_partition *found = rcn_ptable_find(t, topic, partition);
     if (found) return found;
-    if (t->len == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        rcn_partition *items = realloc(t->items, cap * sizeof(*items));
-        if (!items) return NULL;
-        t->items = items;
-        t->cap = cap;
-    }
+    rcn_partition *items = rcn_grow_array(t->items, t->len, &t->cap, 16, sizeof(*items));
+    if (!items) return NULL;
+    t->items = items;
     char *name = strdup(topic);
     if (!name) return NULL;
     rcn_partition *p = &t->items[t->len++];

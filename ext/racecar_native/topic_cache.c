@@ -2,6 +2,7 @@
  * to thousands of topic names falls back to producing by name for the rest
  * instead of growing without limit. */
 #include "topic_cache.h"
+#include "grow_array.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,13 +24,9 @@ rd_kafka_topic_t *rcn_topic_cache_get(rcn_topic_cache *cache, rd_kafka_t *rk, co
         }
     }
     if (cache->len >= MAX_CACHED_TOPICS) return NULL;
-    if (cache->len == cache->cap) {
-        size_t cap = cache->cap ? cache->cap * 2 : 4;
-        rcn_topic_entry *items = realloc(cache->items, cap * sizeof(*items));
-        if (!items) return NULL;
-        cache->items = items;
-        cache->cap = cap;
-    }
+    rcn_topic_entry *items = rcn_grow_array(cache->items, cache->len, &cache->cap, 4, sizeof(*items));
+    if (!items) return NULL;
+    cache->items = items;
     char *copy = strdup(name);
     if (!copy) return NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);

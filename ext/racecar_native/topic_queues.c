@@ -2,6 +2,7 @@
  * consumer touches the set: the runner's poll, and the rebalance callback,
  * which librdkafka calls from inside that poll. */
 #include "topic_queues.h"
+#include "grow_array.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -16,13 +17,9 @@ static rd_kafka_queue_t *queue_for(rcn_topic_queues *s, rd_kafka_t *rk, const ch
     for (size_t i = 0; i < s->len; i++) {
         if (strcmp(s->items[i].topic, topic) == 0) return s->items[i].queue;
     }
-    if (s->len == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4;
-        rcn_topic_queue *items = realloc(s->items, cap * sizeof(*items));
-        if (!items) return NULL;
-        s->items = items;
-        s->cap = cap;
-    }
+    rcn_topic_queue *items = rcn_grow_array(s->items, s->len, &s->cap, 4, sizeof(*items));
+    if (!items) return NULL;
+    s->items = items;
     char *name = strdup(topic);
     if (!name) return NULL;
     rd_kafka_queue_t *queue = rd_kafka_queue_new(rk);
