@@ -19,12 +19,19 @@ module Racecar
       topic_exception: "the topic name is not valid (letters, digits, '.', '_' and '-', at most 249 characters)",
     }.freeze
 
+    # Failures that only say "no answer in time": the cause is in the
+    # producer's last connection error (a wrong CA, wrong credentials, a
+    # refused connection), which the error message then quotes.
+    TIMEOUTS = %i[msg_timed_out timed_out].freeze
+
     module_function
 
-    # failures: [[topic, partition, code, description], ...] from a tracker
-    def error_for(failures)
+    # failures: [[topic, partition, code, description], ...] from a tracker;
+    # last_error: what the brokers last answered the producer, if recent.
+    def error_for(failures, last_error = nil)
       topic, partition, code, description = failures.first
       more = failures.size > 1 ? " (and #{failures.size - 1} more failed)" : ""
+      more += last_error_clause(last_error) if TIMEOUTS.include?(code)
       build("Failed to deliver a message to", topic, partition, code, description, more)
     end
 
@@ -34,9 +41,13 @@ module Racecar
     end
 
     # Messages still unacknowledged when the wait gave up.
-    def not_acknowledged(pending, seconds)
+    def not_acknowledged(pending, seconds, last_error = nil)
       text = "#{pending} message(s) were not acknowledged within #{seconds}s; #{HINTS[:msg_timed_out]}"
-      MessageDeliveryError.new(text, code: :msg_timed_out)
+      MessageDeliveryError.new(text + last_error_clause(last_error), code: :msg_timed_out)
+    end
+
+    def last_error_clause(last_error)
+      last_error ? " (last error from the brokers: #{last_error})" : ""
     end
 
     # A negative partition means librdkafka had not chosen one yet.

@@ -30,6 +30,7 @@ module Racecar
       @generation = nil
       @partition_counts = {}
       @silence = instrumenter.silence
+      @last_client_error = nil # [text, monotonic time]
     end
 
     def new_tracker
@@ -203,9 +204,9 @@ module Racecar
       failures = tracker.take_failures
       unless failures.empty?
         failures.each { |topic, partition, code, text| instrument_failure(topic, partition, code, text) }
-        raise DeliveryFailure.error_for(failures)
+        raise DeliveryFailure.error_for(failures, recent_client_error)
       end
-      raise DeliveryFailure.not_acknowledged(tracker.pending, seconds) unless finished
+      raise DeliveryFailure.not_acknowledged(tracker.pending, seconds, recent_client_error) unless finished
 
       nil
     end
@@ -292,7 +293,7 @@ module Racecar
     def instrument_failure(topic, partition, code, text)
       return unless @instrumenter.listening?(:produce_delivery_error)
 
-      error = DeliveryFailure.error_for([[topic, partition, code, text]])
+      error = DeliveryFailure.error_for([[topic, partition, code, text]], recent_client_error)
       @instrumenter.instrument(:produce_delivery_error, topic: topic, partition: error.partition, exception: error)
     end
 
@@ -301,7 +302,7 @@ module Racecar
         case type
         when :delivery_error
           topic, partition, code, text = rest
-          error = DeliveryFailure.error_for([[topic, partition, code, text]])
+          error = DeliveryFailure.error_for([[topic, partition, code, text]], recent_client_error)
           @logger.error(error.message)
           if @instrumenter.listening?(:produce_delivery_error)
             @instrumenter.instrument(:produce_delivery_error, topic: topic, partition: error.partition, exception: error)
@@ -310,9 +311,20 @@ module Racecar
           topic, partition, offset = rest
           @instrumenter.instrument(:acknowledged_message, topic: topic, partition: partition, offset: offset)
         when :log then LibrdkafkaLog.write(@logger, *rest)
-        when :error then @logger.error("Kafka producer error: #{rest[1]} (#{rest[0]})")
+        when :error
+          @logger.error("Kafka producer error: #{rest[1]} (#{rest[0]})")
+          @last_client_error = [rest[1], Process.clock_gettime(Process::CLOCK_MONOTONIC)]
         end
       end
+    end
+
+    # The brokers' last error, when it came within the time a message may
+    # wait for them (older ones are not why this message timed out).
+    def recent_client_error
+      text, at = @last_client_error
+      return nil unless text
+
+      text if Process.clock_gettime(Process::CLOCK_MONOTONIC) - at <= @config.message_timeout + WAIT_MARGIN
     end
   end
 end

@@ -27,6 +27,21 @@ RSpec.describe Racecar::DeliveryFailure do
       end
     end
 
+    it "quotes the brokers' last error when the message timed out, where the real cause is" do
+      error = described_class.error_for([["events", 0, :msg_timed_out, "Local: Message timed out"]],
+                                        "ssl://b:9094/bootstrap: SSL handshake failed: certificate verify failed")
+
+      expect(error.message).to end_with("is the broker reachable? (last error from the brokers: " \
+                                        "ssl://b:9094/bootstrap: SSL handshake failed: certificate verify failed)")
+    end
+
+    it "leaves the brokers' last error out of failures that say their own cause" do
+      error = described_class.error_for([["events", 0, :msg_size_too_large, "Broker: Message size too large"]],
+                                        "b:9092/1: Connect to ipv4#127.0.0.1:9092 failed: Connection refused")
+
+      expect(error.message).not_to include("last error")
+    end
+
     it "says how many more messages failed besides the first" do
       failures = [["a", 0, :msg_timed_out, "x"], ["a", 1, :msg_timed_out, "x"], ["b", 0, :unknown_partition, "y"]]
 

@@ -34,7 +34,10 @@ RSpec.describe "SASL authentication", :kafka do
                                                  message_timeout: 3))
 
         expect { producer.produce_sync(value: "never", topic: topic) }
-          .to raise_error(Racecar::MessageDeliveryError) { |error| expect(error.code).to eq(:msg_timed_out) }
+          .to raise_error(Racecar::MessageDeliveryError) { |error|
+            expect(error.code).to eq(:msg_timed_out)
+            expect(error.message).to match(/last error from the brokers: .*#{failure}/)
+          }
         expect(log_lines.grep(/ERROR.*#{failure}/)).not_to be_empty
       end
 

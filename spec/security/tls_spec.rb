@@ -41,6 +41,7 @@ RSpec.describe "TLS to the broker", :kafka do
         .to raise_error(Racecar::MessageDeliveryError) { |error|
           expect(error.code).to eq(:msg_timed_out)
           expect(error.message).to include("is the broker reachable?")
+          expect(error.message).to match(/last error from the brokers: .*certificate verify failed/)
         }
       expect(log_lines.grep(%r{(ERROR|WARN).*ssl://127\.0\.0\.1:\d+/bootstrap: .*certificate verify failed})).not_to be_empty
       # Nothing reached the topic: over plaintext, a marker is all there is.
