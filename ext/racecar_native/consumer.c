@@ -208,10 +208,18 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque) {
     return 0;
 }
 
+/* Every commit's outcome, librdkafka's auto-commits included: those are the
+ * periodic commits (see consumer_initialize), so the runner learns here what
+ * reached the broker. Served on the runner's thread. */
 static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets, void *opaque) {
     rcn_consumer *c = opaque;
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+    if (err) {
         push_error_event(c, err, "offset commit failed", 0);
+        return;
+    }
+    if (offsets) rcn_offsets_committed(&c->table, offsets);
+    c->last_commit_ms = rcn_monotonic_ms();
 }
 
 /* ---------- the TypedData object ---------- */
@@ -364,9 +372,19 @@ static VALUE consumer_initialize(int argc, VALUE *argv, VALUE self) {
 
     rd_kafka_conf_t *conf = rcn_conf_from_hash(properties);
     char errstr[512];
-    /* racecar stores and commits offsets itself: only after processing. */
+    /* racecar stores offsets itself, only after processing. The periodic
+     * commits of what it stored are librdkafka's auto-commits, unless they
+     * must be synchronous: librdkafka skips them while the group rebalances,
+     * where a commit of ours met the second join of a cooperative rebalance,
+     * failed with ILLEGAL_GENERATION and made librdkafka 2.0.x drop the whole
+     * assignment as lost (everything since the last commit was processed
+     * again by the next owners). */
+    char interval[32];
+    snprintf(interval, sizeof(interval), "%lld", (long long)c->commit_interval_ms);
     if (rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_set(conf, "enable.auto.commit", c->sync_commits ? "false" : "true", errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "auto.commit.interval.ms", interval, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
         rb_raise(rcn_eConfigError, "%s", errstr);
     }
@@ -540,6 +558,25 @@ static void *commit_nogvl(void *data) {
     commit_args *a = data;
     a->err = rd_kafka_commit(a->rk, a->list, 0);
     return NULL;
+}
+
+/* Once per commit interval. librdkafka's auto-commits send what changed;
+ * this re-commits offsets that did not change, so that a quiet group's
+ * offsets are refreshed too, but only while nothing is waiting to be
+ * committed: should that commit meet a rebalance and cost the assignment,
+ * there is nothing to process again. */
+void rcn_consumer_commit_due(rcn_consumer *c) {
+    if (rcn_monotonic_ms() - c->last_commit_ms < c->commit_interval_ms) return;
+    if (c->sync_commits) {
+        rcn_consumer_commit(c, 1);
+        return;
+    }
+    rd_kafka_topic_partition_list_t *changed = rcn_offsets_to_commit(&c->table, 1, NULL);
+    if (changed) {
+        rd_kafka_topic_partition_list_destroy(changed);
+        return;
+    }
+    rcn_consumer_commit(c, 0);
 }
 
 void rcn_consumer_commit(rcn_consumer *c, int sync) {

@@ -51,6 +51,8 @@ typedef struct rcn_consumer {
 
 /* Commits every stored offset; sync waits for the broker (without the GVL). */
 void rcn_consumer_commit(rcn_consumer *c, int sync);
+/* The runner's periodic commit, once per loop (consumer.c says which). */
+void rcn_consumer_commit_due(rcn_consumer *c);
 void rcn_consumer_destroy_batch(rcn_consumer *c);
 /* Records a consumer error that librdkafka delivered in place of a message. */
 void rcn_consumer_push_message_error(rcn_consumer *c, const rd_kafka_message_t *rkm);

@@ -421,7 +421,7 @@ static void run_iteration(iteration *it) {
     flush_store(it);
     if (it->fatal_state) return;
     resume_due_partitions(c);
-    if (rcn_monotonic_ms() - c->last_commit_ms >= c->commit_interval_ms) rcn_consumer_commit(c, c->sync_commits);
+    rcn_consumer_commit_due(c);
     hand_events_to_ruby(it);
     rb_funcall(it->dispatcher, id_after_loop, 1, SIZET2NUM(it->processed));
 }

@@ -37,17 +37,14 @@ RSpec.describe "three consumer processes in a group, one joining and one leaving
       expect(book.lost(sent)).to be_empty
       expect(book.order_violations).to be_empty
       expect(book.handover_gaps).to be_empty
-      if strategy == "range"
-        # Offsets are committed when a partition is revoked or its member
-        # leaves, so its next owner starts exactly where the last one stopped.
-        expect(book.duplicates).to eq(0)
-      else
-        # librdkafka 2.0 answers a commit that crosses the second join of a
-        # cooperative rebalance by dropping the whole assignment as lost
-        # (confluentinc/librdkafka#4059): the next owners redo what was
-        # processed since the last commit that got through, no more.
-        expect(book.duplicate_staleness).to be <= 1 + 6
-      end
+      # Offsets are committed when a partition is revoked or its member
+      # leaves, so its next owner starts exactly where the last one stopped.
+      # With cooperative-sticky this also needs the periodic commits to stay
+      # out of the rebalance: in librdkafka 2.0 a commit that crosses its
+      # second join drops the whole assignment as lost
+      # (confluentinc/librdkafka#4059), and the next owners redid up to
+      # 470 messages in 4 runs of 6 while racecar sent those commits itself.
+      expect(book.duplicates).to eq(0)
       # One stretch of ownership per membership change at most (the two
       # first members may each start alone): members interleaving on a
       # partition would show up as many short stretches.
