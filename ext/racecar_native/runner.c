@@ -296,9 +296,9 @@ static void run_group(iteration *it, size_t n) {
 static void dispatch_batch(iteration *it) {
     rcn_consumer *c = it->c;
     for (size_t i = 0; i < c->batch_len; i++) {
-        if (c->stop_requested || it->fatal_state || assignment_gone(c)) break;
         rd_kafka_message_t *first = c->batch[i];
-        if (!first) continue;
+        if (!first) continue; /* taken by an earlier group: checked once per group, not per message */
+        if (c->stop_requested || it->fatal_state || assignment_gone(c)) break;
         if (first->err || !first->rkt) {
             rcn_consumer_push_message_error(c, first);
             rd_kafka_message_destroy(first);
