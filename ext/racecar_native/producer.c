@@ -593,9 +593,6 @@ static void report_wait_ubf(void *data) {
     pthread_mutex_unlock(&p->report_lock);
 }
 
-/* wait_for_report(timeout_seconds) -> number of produce_async messages still
- * in flight. Returns early when there are events to drain or none is left in
- * flight; works on a closed producer too, so the reporter can finish. */
 static void wake_poller(rcn_producer *p) {
     rd_kafka_queue_t *reports = rd_kafka_queue_get_main(p->rk);
     rd_kafka_queue_yield(reports);
@@ -628,6 +625,9 @@ static VALUE producer_await(VALUE self, VALUE tracker, VALUE timeout) {
     return rb_ensure(await_body, (VALUE)&a, await_done, (VALUE)p);
 }
 
+/* wait_for_report(timeout_seconds) -> number of produce_async messages still
+ * in flight. Returns early when there are events to drain or none is left in
+ * flight; works on a closed producer too, so the reporter can finish. */
 static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     report_wait_args a = {p, rcn_monotonic_ms() + (int64_t)(NUM2DBL(timeout) * 1000.0), 0};
