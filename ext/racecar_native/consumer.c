@@ -571,12 +571,7 @@ void rcn_consumer_commit_due(rcn_consumer *c) {
         rcn_consumer_commit(c, 1);
         return;
     }
-    rd_kafka_topic_partition_list_t *changed = rcn_offsets_to_commit(&c->table, 1, NULL);
-    if (changed) {
-        rd_kafka_topic_partition_list_destroy(changed);
-        return;
-    }
-    rcn_consumer_commit(c, 0);
+    if (!rcn_offsets_uncommitted(&c->table)) rcn_consumer_commit(c, 0);
 }
 
 void rcn_consumer_commit(rcn_consumer *c, int sync) {

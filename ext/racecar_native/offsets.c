@@ -18,15 +18,26 @@ static int in_filter(const rd_kafka_topic_partition_list_t *only, const rcn_part
     return 0;
 }
 
+static int to_commit(const rcn_partition *p, int only_changed, const rd_kafka_topic_partition_list_t *only) {
+    /* A partition between an eager revoke and the next assign is not
+     * ours to commit: its new owner may already be further along. */
+    if (p->stored_offset < 0 || !p->assigned || !in_filter(only, p)) return 0;
+    return !only_changed || p->stored_offset != p->committed_offset;
+}
+
+int rcn_offsets_uncommitted(const rcn_partition_table *t) {
+    for (size_t i = 0; i < t->len; i++) {
+        if (to_commit(&t->items[i], 1, NULL)) return 1;
+    }
+    return 0;
+}
+
 rd_kafka_topic_partition_list_t *rcn_offsets_to_commit(const rcn_partition_table *t, int only_changed,
                                                        const rd_kafka_topic_partition_list_t *only) {
     rd_kafka_topic_partition_list_t *list = NULL;
     for (size_t i = 0; i < t->len; i++) {
         const rcn_partition *p = &t->items[i];
-        /* A partition between an eager revoke and the next assign is not
-         * ours to commit: its new owner may already be further along. */
-        if (p->stored_offset < 0 || !p->assigned || !in_filter(only, p)) continue;
-        if (only_changed && p->stored_offset == p->committed_offset) continue;
+        if (!to_commit(p, only_changed, only)) continue;
         if (!list) list = rd_kafka_topic_partition_list_new((int)t->len);
         rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->stored_offset;
     }

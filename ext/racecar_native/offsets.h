@@ -13,6 +13,8 @@ void rcn_offsets_add(rd_kafka_topic_partition_list_t *list, const char *topic, i
  * are left out. Returns NULL when the list would be empty. */
 rd_kafka_topic_partition_list_t *rcn_offsets_to_commit(const rcn_partition_table *t, int only_changed,
                                                        const rd_kafka_topic_partition_list_t *only);
+/* Whether rcn_offsets_to_commit(t, 1, NULL) would send anything. */
+int rcn_offsets_uncommitted(const rcn_partition_table *t);
 /* After a successful commit: remember what the broker has. */
 void rcn_offsets_committed(rcn_partition_table *t, const rd_kafka_topic_partition_list_t *list);
 
