@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative "../support/collection"
+
 # The runner's messages borrow librdkafka's messages instead of copying their
 # bytes and headers (ext/racecar_native/message_block.c). However a borrowing
 # block ends -- collected with its messages, copied out because too many are
@@ -76,14 +78,6 @@ RSpec.describe "Messages borrowing librdkafka's memory", :kafka do
     keeper.kept
   end
 
-  # Consumes everything with a consumer nothing refers to once this returns
-  # (the WeakMap aside), and returns the messages kept.
-  def consume_with_a_forgotten_consumer(collected)
-    consumer = new_consumer
-    collected[:consumer] = consumer
-    consume_all(consumer)
-  end
-
   def new_consumer
     consumer = Racecar::Native::Consumer.new("bootstrap.servers" => brokers, "group.id" => unique_name("borrow"),
                                              "auto.offset.reset" => "earliest")
@@ -120,16 +114,13 @@ RSpec.describe "Messages borrowing librdkafka's memory", :kafka do
   end
 
   it "reads as sent after its consumer was collected without close" do
-    collected = ObjectSpace::WeakMap.new
     kept = nil
-    # A finished thread's stack cannot keep the consumer alive by accident.
-    # Nor may its value: the block used to end with `collected[:consumer] =
-    # consumer`, so Thread#value was the consumer, and in one CI run a stale
-    # reference to the Thread object kept it alive through 10 s of GC.start.
-    Thread.new { kept = consume_with_a_forgotten_consumer(collected) }.join
-    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 10
-    GC.start while collected.key?(:consumer) && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
-    expect(collected.key?(:consumer)).to be(false)
+    freed = freed_by_gc? do
+      consumer = new_consumer
+      kept = consume_all(consumer)
+      consumer
+    end
+    expect(freed).to be(true)
 
     expect(read(kept)).to eq(as_sent)
   end

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "objspace"
+require_relative "../support/collection"
 
 # The native objects (Racecar::Message, Native::Consumer, Native::Producer,
 # Native::DeliveryTracker) against Ruby's garbage collector: every allocation
@@ -179,19 +180,14 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
     end
 
     it "is freed by the GC without close, even while subscribed" do
-      collected = ObjectSpace::WeakMap.new
-      # A finished thread's stack cannot keep the object alive by accident.
-      Thread.new do
+      freed = freed_by_gc? do
         consumer = new_consumer
         consumer.subscribe([@topic])
         consumer.poll_batch(1, 500)
-        collected[:consumer] = consumer
-      end.join
+        consumer
+      end
 
-      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 10
-      GC.start while collected.key?(:consumer) && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
-
-      expect(collected.key?(:consumer)).to be(false)
+      expect(freed).to be(true)
     end
   end
 
@@ -325,16 +321,13 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
 
     it "fails the trackers of undelivered messages when the producer is collected without close" do
       tracker = Racecar::Native::DeliveryTracker.new
-      collected = ObjectSpace::WeakMap.new
-      Thread.new do
+      freed = freed_by_gc? do
         unreachable = Racecar::Native::Producer.new("bootstrap.servers" => "127.0.0.1:1", "message.timeout.ms" => "600000")
         3.times { |i| unreachable.produce("nowhere", "v#{i}", nil, nil, { "h" => "x" }, nil, tracker) }
-        collected[:producer] = unreachable
-      end.join
-      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 10
-      GC.start while collected.key?(:producer) && Process.clock_gettime(Process::CLOCK_MONOTONIC) < deadline
+        unreachable
+      end
 
-      expect(collected.key?(:producer)).to be(false)
+      expect(freed).to be(true)
       expect(tracker.wait(5)).to be(true)
       expect(tracker.take_failures.map { |_, _, code, _| code }).to eq(%i[purge_queue] * 3)
     end
