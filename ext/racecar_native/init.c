@@ -33,6 +33,7 @@ __attribute__((visibility("default"))) void Init_racecar_native(void) {
     rcn_message_init(rcn_mRacecar);
     rcn_consumer_init(rcn_mNative);
     rcn_producer_init(rcn_mNative);
+    rcn_producer_hot_path_init(rcn_mNative);
     rcn_admin_init(rcn_mNative);
     rcn_mock_cluster_init(rcn_mNative); /* test-only: mock_cluster.c */
 }

@@ -498,22 +498,11 @@ static VALUE tracker_deactivate(VALUE self) {
     return self;
 }
 
-/* produce(topic, value, key, partition, headers, timestamp_ms, tracker)
- * Enqueues a copy; waits (interruptibly) while the local queue is full.
- * tracker: a DeliveryTracker, nil, or true for the tracker of the calling
- * fiber's wait_for_delivery block if one runs (active_trackers). Returns true when the message
- * is tracked, false when it is not, and nil when the handle was built by the
- * parent of this forked process (the caller builds its own and tries again). */
-static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, VALUE partition, VALUE headers,
-                              VALUE timestamp_ms, VALUE tracker) {
-    rcn_producer *p = rb_check_typeddata(self, &producer_type);
-    if (p->generation != fork_generation) {
-        foreign_handle(p);
-        return Qnil;
-    }
-    if (p->closed || !p->rk) rb_raise(rcn_eError, "the producer is closed");
-    if (tracker == Qtrue) tracker = RARRAY_LEN(active_trackers) ? active_tracker_for(rb_fiber_current()) : Qnil;
-    topic = as_string(topic);
+/* Enqueues a copy of one message, waiting (interruptibly) while the local
+ * queue is full. topic is a String, tracker a DeliveryTracker or nil. Returns
+ * NO_ERROR, or librdkafka's reason for refusing the message. */
+static rd_kafka_resp_err_t enqueue_copy(VALUE self, rcn_producer *p, VALUE topic, VALUE value, VALUE key, int32_t part,
+                                        VALUE headers, int64_t ts, VALUE tracker) {
     /* The same topic as last time needs no C string and no search. */
     const char *topic_name = NULL;
     rd_kafka_topic_t *rkt = rcn_topic_cache_last(&p->topics, RSTRING_PTR(topic), (size_t)RSTRING_LEN(topic));
@@ -523,8 +512,6 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
     }
     if (!NIL_P(value)) value = as_string(value);
     if (!NIL_P(key)) key = as_string(key);
-    int32_t part = NIL_P(partition) ? RD_KAFKA_PARTITION_UA : NUM2INT(partition);
-    int64_t ts = NIL_P(timestamp_ms) ? 0 : NUM2LL(timestamp_ms);
     rcn_tracker *t = NIL_P(tracker) ? NULL : tracker_get(tracker);
     for (;;) {
         rd_kafka_headers_t *hdrs = build_headers(headers);
@@ -535,24 +522,68 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
         RB_GC_GUARD(value);
         RB_GC_GUARD(key);
         RB_GC_GUARD(tracker);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return t ? Qtrue : Qfalse;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
         if (t) rcn_tracker_enqueue_failed(t);
         else count_untracked(p, -1);
         if (hdrs) rd_kafka_headers_destroy(hdrs);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            /* The message is librdkafka's description alone: Racecar::Producer
-             * words the final error and adds a hint. */
-            VALUE exc = rcn_kafka_error_new(rcn_eDeliveryError, err, 0, rd_kafka_err2str(err));
-            rb_iv_set(exc, "@topic", topic);
-            rb_iv_set(exc, "@partition", partition);
-            rb_exc_raise(exc);
-        }
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
         /* Back-pressure: wait for deliveries to free space, then retry. */
         space_wait_args a = {p, rcn_monotonic_ms() + 100};
         rcn_without_gvl(space_wait_nogvl, &a, space_wait_ubf, p);
         rb_thread_check_ints();
         p = producer_get(self);
     }
+}
+
+/* A handle built by the parent of this forked process must not be touched. */
+static int usable_here(rcn_producer *p) {
+    if (p->generation != fork_generation) {
+        foreign_handle(p);
+        return 0;
+    }
+    return 1;
+}
+
+static VALUE calling_fibers_tracker(void) {
+    return RARRAY_LEN(active_trackers) ? active_tracker_for(rb_fiber_current()) : Qnil;
+}
+
+/* produce(topic, value, key, partition, headers, timestamp_ms, tracker)
+ * Enqueues a copy; waits (interruptibly) while the local queue is full.
+ * tracker: a DeliveryTracker, nil, or true for the tracker of the calling
+ * fiber's wait_for_delivery block if one runs (active_trackers). Returns true when the message
+ * is tracked, false when it is not, and nil when the handle was built by the
+ * parent of this forked process (the caller builds its own and tries again). */
+static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, VALUE partition, VALUE headers,
+                              VALUE timestamp_ms, VALUE tracker) {
+    rcn_producer *p = rb_check_typeddata(self, &producer_type);
+    if (!usable_here(p)) return Qnil;
+    if (p->closed || !p->rk) rb_raise(rcn_eError, "the producer is closed");
+    if (tracker == Qtrue) tracker = calling_fibers_tracker();
+    topic = as_string(topic);
+    int32_t part = NIL_P(partition) ? RD_KAFKA_PARTITION_UA : NUM2INT(partition);
+    int64_t ts = NIL_P(timestamp_ms) ? 0 : NUM2LL(timestamp_ms);
+    rd_kafka_resp_err_t err = enqueue_copy(self, p, topic, value, key, part, headers, ts, tracker);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return NIL_P(tracker) ? Qfalse : Qtrue;
+    /* The message is librdkafka's description alone: Racecar::Producer
+     * words the final error and adds a hint. */
+    VALUE exc = rcn_kafka_error_new(rcn_eDeliveryError, err, 0, rd_kafka_err2str(err));
+    rb_iv_set(exc, "@topic", topic);
+    rb_iv_set(exc, "@partition", partition);
+    rb_exc_raise(exc);
+    return Qnil;
+}
+
+rcn_produce_outcome rcn_producer_produce_async(VALUE native, VALUE topic, VALUE value, VALUE key, VALUE partition,
+                                               VALUE headers) {
+    rcn_producer *p = rb_check_typeddata(native, &producer_type);
+    if (!usable_here(p) || p->closed || !p->rk) return RCN_PRODUCE_DECLINED;
+    VALUE tracker = calling_fibers_tracker();
+    topic = as_string(topic);
+    int32_t part = NIL_P(partition) ? RD_KAFKA_PARTITION_UA : NUM2INT(partition);
+    if (enqueue_copy(native, p, topic, value, key, part, headers, 0, tracker) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return RCN_PRODUCE_DECLINED;
+    return NIL_P(tracker) ? RCN_PRODUCE_UNTRACKED : RCN_PRODUCE_TRACKED;
 }
 
 static VALUE producer_queue_length(VALUE self) {

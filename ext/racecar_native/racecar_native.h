@@ -50,6 +50,16 @@ void rcn_without_gvl(void *(*fn)(void *), void *arg, void (*ubf)(void *), void *
 void rcn_consumer_init(VALUE mNative);
 void rcn_runner_init(VALUE cConsumer);
 void rcn_producer_init(VALUE mNative);
+void rcn_producer_hot_path_init(VALUE mNative);
+
+/* producer.c -> producer_hot_path.c: one produce_async message, enqueued
+ * for the tracker of the calling fiber's wait_for_delivery block if one
+ * runs. DECLINED: the handle is closed or belongs to the parent of this
+ * forked process, or librdkafka refused the message; nothing was enqueued
+ * and the caller takes the general path, which words any error. */
+typedef enum { RCN_PRODUCE_TRACKED, RCN_PRODUCE_UNTRACKED, RCN_PRODUCE_DECLINED } rcn_produce_outcome;
+rcn_produce_outcome rcn_producer_produce_async(VALUE native, VALUE topic, VALUE value, VALUE key, VALUE partition,
+                                               VALUE headers);
 void rcn_admin_init(VALUE mNative);
 void rcn_mock_cluster_init(VALUE mNative);
 

@@ -108,7 +108,7 @@ module Racecar
 
     # The quiet marker behind #listening?: when `silence[0] ==
     # $LOADED_FEATURES.size`, nobody listens to any event. A caller for which
-    # a method call per message matters (Producer#produce_async_positional)
+    # a method call per message matters (the C Producer#produce_async_positional)
     # checks that itself and asks #listening? only when it does not hold.
     attr_reader :silence
 

@@ -73,29 +73,22 @@ module Racecar
       produce_async_positional(value, topic, key, partition, partition_key, headers, create_time)
     end
 
-    # produce_async without keyword arguments: the hot path of bulk producing
-    # (Racecar.produce_async calls it). No Hash and no instrumentation block
-    # unless someone listens; the fiber's wait_for_delivery tracker is
-    # looked up in C (ACTIVE_TRACKER). The common message (no partition_key to
-    # hash, no create_time to convert, a handle already built) goes to C from
-    # here, one method call less than through enqueue.
-    def produce_async_positional(value, topic, key, partition, partition_key, headers, create_time)
-      # The instrumenter's own quiet check, inline: a call to listening? cost
-      # a tenth of produce_async.
-      if @silence[0] != $LOADED_FEATURES.size && @instrumenter.listening?(:produce_async)
+    # produce_async_positional(value, topic, key, partition, partition_key,
+    # headers, create_time): produce_async without keyword arguments, what
+    # Racecar.produce_async calls per message. It is C
+    # (ext/racecar_native/producer_hot_path.c): the common message (nobody
+    # listening, no partition_key or create_time, a handle already built)
+    # goes to librdkafka from there; it checks the instrumenter's quiet marker
+    # (Instrumenter#silence) itself, and the fiber's wait_for_delivery tracker
+    # is looked up in C. Everything else comes here.
+    include Native::ProducerHotPath
+
+    def produce_async_general(value, topic, key, partition, partition_key, headers, create_time)
+      if @instrumenter.listening?(:produce_async)
         return produce_async_instrumented(value, topic, key, partition, partition_key, headers, create_time)
       end
 
-      native = @native
-      if native && partition_key.nil? && create_time.nil?
-        begin
-          tracked = native.produce(topic, value, key, partition, headers, nil, ACTIVE_TRACKER)
-        rescue MessageDeliveryError => e
-          raise DeliveryFailure.rejected(topic.to_s, partition, e.code, e.message)
-        end
-      end
-      # Anything else, and a handle inherited through fork (nil).
-      tracked = enqueue(ACTIVE_TRACKER, value, topic, key, partition, partition_key, headers, create_time) if tracked.nil?
+      tracked = enqueue(ACTIVE_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
       ensure_reporter unless tracked || @reporter
       nil
     end

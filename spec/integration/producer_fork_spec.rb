@@ -45,6 +45,24 @@ RSpec.describe "Producing around fork", :kafka, :producer do
       .to eq(["parent before fork", "child", "child async", "parent after fork"])
   end
 
+  it "builds a new handle in a child whose first call is produce_async, inside and outside wait_for_delivery" do
+    topic = create_topic
+    producer = isolated_producer(spec_config)
+    producer.produce_sync(value: "parent before fork", topic: topic)
+
+    status, = in_child do
+      producer.wait_for_delivery { producer.produce_async(value: "child tracked", topic: topic) }
+      producer.produce_async(value: "child untracked", topic: topic)
+      producer.close(10)
+      exit(0)
+    end
+    producer.produce_sync(value: "parent after fork", topic: topic)
+
+    expect(status).to be_success
+    expect(kcat_read(topic).map(&:value))
+      .to eq(["parent before fork", "child tracked", "child untracked", "parent after fork"])
+  end
+
   it "lets a child that never produced exit promptly, although it inherited a live handle" do
     topic = create_topic
     producer = isolated_producer(spec_config)

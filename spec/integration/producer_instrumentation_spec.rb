@@ -73,6 +73,21 @@ RSpec.describe "Producer instrumentation", :kafka, :producer do
     expect(duration).to be < 0.1
   end
 
+  # The C hot path skips instrumentation while the instrumenter's quiet
+  # marker holds; a subscription must end that at once.
+  it "publishes produce_async to a subscriber that arrived after messages were produced with nobody listening" do
+    topic = create_topic
+    producer = isolated_producer(spec_config, instrumenter: instrumenter)
+    producer.wait_for_delivery { 3.times { |i| producer.produce_async(value: "quiet #{i}", topic: topic) } }
+    expect(events).to be_empty
+
+    record(:produce_async)
+    producer.wait_for_delivery { producer.produce_async(value: "heard", topic: topic) }
+
+    expect(payloads(:produce_async).map { |payload| payload[:value] }).to eq(["heard"])
+    expect(kcat_read(topic).map(&:value)).to eq(["quiet 0", "quiet 1", "quiet 2", "heard"])
+  end
+
   it "publishes acknowledged_message with the offset the broker gave each message" do
     topic = create_topic(partitions: 2)
     record(:acknowledged_message)
