@@ -78,9 +78,10 @@ module Racecar
     # Racecar.produce_async calls per message. It is C
     # (ext/racecar_native/producer_hot_path.c): the common message (nobody
     # listening, no partition_key or create_time, a handle already built)
-    # goes to librdkafka from there; it checks the instrumenter's quiet marker
-    # (Instrumenter#silence) itself, and the fiber's wait_for_delivery tracker
-    # is looked up in C. Everything else comes here.
+    # goes to librdkafka from there; the handle checks the instrumenter's
+    # quiet marker (Instrumenter#silence, given to it as quiet_marker) and
+    # looks up the fiber's wait_for_delivery tracker. Everything else comes
+    # here.
     include Native::ProducerHotPath
 
     def produce_async_general(value, topic, key, partition, partition_key, headers, create_time)
@@ -149,6 +150,7 @@ module Racecar
         @native ||= begin
           @generation = Native::Producer.fork_generation
           created = Native::Producer.new(@config.rdkafka_producer)
+          created.quiet_marker = @silence
           refresh_report_acks(created)
           created
         end

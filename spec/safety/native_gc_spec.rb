@@ -319,6 +319,25 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
       expect(survivor.last_delivery).to eq([0, 200])
     end
 
+    # The handle holds its Racecar::Producer's quiet marker (the instrumenter's
+    # silence Array) for produce_async's C hot path.
+    it "follows the instrumenter's quiet marker when compaction moves it" do
+      topic = create_topic
+      instrumenter = Racecar::Instrumenter.new(backend: nil)
+      owner = Racecar::Producer.new(config: spec_config, logger: Logger.new(File::NULL), instrumenter: instrumenter)
+      owner.wait_for_delivery { owner.produce_async(value: "before", topic: topic) }
+      compact!
+      GC.start
+      under_gc_stress { owner.wait_for_delivery { owner.produce_async(value: "stressed", topic: topic) } }
+      heard = []
+      instrumenter.subscribe(:produce_async) { |_name, payload, _duration| heard << payload[:value] }
+      owner.wait_for_delivery { owner.produce_async(value: "heard", topic: topic) }
+      owner.close(10)
+
+      expect(heard).to eq(["heard"])
+      expect(poll_all(3, topic: topic).map(&:value)).to eq(%w[before stressed heard])
+    end
+
     it "fails the trackers of undelivered messages when the producer is collected without close" do
       tracker = Racecar::Native::DeliveryTracker.new
       freed = freed_by_gc? do
