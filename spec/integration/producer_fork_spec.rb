@@ -27,18 +27,27 @@ RSpec.describe "Producing around fork", :kafka, :producer do
     [$?, monotonic - started]
   end
 
-  it "builds a new handle in a child forked after the first message; the parent keeps working" do
-    topic = create_topic
-    producer = isolated_producer(spec_config)
+  # The parent produces before and after a child that runs the block with
+  # the inherited producer and then closes it; returns the child's status.
+  def produce_around_child(producer, topic)
     producer.produce_sync(value: "parent before fork", topic: topic)
-
     status, = in_child do
-      producer.produce_sync(value: "child", topic: topic)
-      producer.produce_async(value: "child async", topic: topic)
+      yield
       producer.close(10)
       exit(0)
     end
     producer.produce_sync(value: "parent after fork", topic: topic)
+    status
+  end
+
+  it "builds a new handle in a child forked after the first message; the parent keeps working" do
+    topic = create_topic
+    producer = isolated_producer(spec_config)
+
+    status = produce_around_child(producer, topic) do
+      producer.produce_sync(value: "child", topic: topic)
+      producer.produce_async(value: "child async", topic: topic)
+    end
 
     expect(status).to be_success
     expect(kcat_read(topic).map(&:value))
@@ -48,15 +57,11 @@ RSpec.describe "Producing around fork", :kafka, :producer do
   it "builds a new handle in a child whose first call is produce_async, inside and outside wait_for_delivery" do
     topic = create_topic
     producer = isolated_producer(spec_config)
-    producer.produce_sync(value: "parent before fork", topic: topic)
 
-    status, = in_child do
+    status = produce_around_child(producer, topic) do
       producer.wait_for_delivery { producer.produce_async(value: "child tracked", topic: topic) }
       producer.produce_async(value: "child untracked", topic: topic)
-      producer.close(10)
-      exit(0)
     end
-    producer.produce_sync(value: "parent after fork", topic: topic)
 
     expect(status).to be_success
     expect(kcat_read(topic).map(&:value))
