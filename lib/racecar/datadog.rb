@@ -1,6 +1,9 @@
 # frozen_string_literal: true
 
 require_relative "datadog/statsd_client"
+require_relative "datadog/metrics"
+require_relative "datadog/consumer_metrics"
+require_relative "datadog/producer_metrics"
 require_relative "datadog/subscriber"
 
 module Racecar
