@@ -194,6 +194,31 @@ RSpec.describe "Datadog metrics of upstream Racecar 2.12" do
     end
   end
 
+  describe "installed by Racecar.producer and by the racecar command" do
+    let(:agent) { DatadogAgent.udp }
+    let(:instrumenter) { Racecar::Instrumenter.new(backend: nil) }
+    let(:event) { { client_id: "app", group_id: "g" } }
+
+    after { agent.close }
+
+    it "sends each metric once when both install on one instrumenter, in either order" do
+      [%i[install_once install], %i[install install_once]].each do |order|
+        subscribers = order.map do |how|
+          if how == :install
+            Racecar::Datadog.install(config: datadog_config(agent), instrumenter: instrumenter, env: {})
+          else
+            Racecar::Datadog.install_once(config: datadog_config(agent), instrumenter: instrumenter, env: {})
+          end
+        end
+
+        instrumenter.instrument("main_loop", event.dup) { nil }
+        loops = agent.metrics(datagrams: 3, timeout: 0.5).count { |m| m.name == "racecar.consumer.loop.duration" }
+        subscribers.each(&:close)
+        expect([order, loops]).to eq([order, 1])
+      end
+    end
+  end
+
   describe "from a real consumer and producer on the broker", :kafka, :producer do
     let(:agent) { DatadogAgent.udp }
     let(:log) { MetricLog.new(agent) }
@@ -242,6 +267,26 @@ RSpec.describe "Datadog metrics of upstream Racecar 2.12" do
       expect([size.type, size.value, size.tags, sum.type, sum.value]).to eq(["h", 12, by_topic, "c", 12])
       ack = log.wait_for("racecar.producer.ack.messages")
       expect([ack.type, ack.value, ack.tags]).to eq(["c", 1, ["client:compat-producer"]])
+    end
+
+    it "sends Racecar.produce_sync's metrics when datadog_enabled is set, without the racecar command, " \
+       "as upstream's Racecar.producer does" do
+      topic = create_topic
+      config = datadog_config(agent)
+      config.brokers = spec_config.brokers
+      config.client_id = "web-app"
+      config.datadog_enabled = true
+
+      with_racecar_config(config, instrumenter: instrumenter) do
+        @subscriber.close # only what Racecar.producer installs
+        Racecar.produce_sync(value: "from a web process", topic: topic)
+      end
+
+      metric = log.wait_for("racecar.producer.produce.messages", tags: ["topic:#{topic}"])
+      expect([metric.type, metric.value, metric.tags]).to eq(["c", 1, ["client:web-app", "topic:#{topic}"]])
+      expect(log.drain(timeout: 0.5).count { |m| m.name == "racecar.producer.produce.messages" }).to eq(1)
+    ensure
+      Racecar::Datadog.install_once(config: config, instrumenter: instrumenter).close
     end
 
     it "sends producer.buffer.size, deliver.latency and deliver.messages for Consumer#produce and deliver!" do

@@ -58,6 +58,10 @@ module Racecar
         self
       end
 
+      def subscribed?
+        !@handles.empty?
+      end
+
       def unsubscribe
         @handles.each { |handle| @instrumenter.unsubscribe(handle) }
         @handles.clear
