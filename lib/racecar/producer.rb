@@ -299,9 +299,10 @@ module Racecar
       }
     end
 
-    # produce_sync / produce_async: buffer_size is what librdkafka holds for
-    # this process (queued or in flight), before this message; create_time is
-    # the message's timestamp as given.
+    # produce_sync / produce_async: buffer_size is librdkafka's out-queue
+    # before this message (messages not yet acknowledged, and librdkafka's
+    # own requests waiting to go out); create_time is the message's
+    # timestamp as given.
     def standalone_payload(topic, partition, partition_key, key, value, headers, create_time)
       payload = event_payload(topic, partition, partition_key, key, value, headers, handle.queue_length)
       payload[:create_time] = create_time
