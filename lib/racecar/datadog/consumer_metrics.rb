@@ -106,10 +106,10 @@ module Racecar
       end
 
       # Per topic from racecar's topic_partitions ({ "topic" => [partitions] });
-      # a payload with only upstream's `partitions` (partition numbers) is
-      # counted without a topic tag.
+      # a payload with only upstream's `partitions` is counted per topic when
+      # it is such a Hash, without a topic tag when it lists partition numbers.
       def count_partitions(metric, payload)
-        topic_partitions = payload[:topic_partitions]
+        topic_partitions = payload[:topic_partitions] || payload[:partitions]
         if topic_partitions.is_a?(Hash)
           topic_partitions.each do |topic, partitions|
             @client.count(metric, Array(partitions).size, tags: consumer_tags(payload, topic))

@@ -146,6 +146,16 @@ RSpec.describe Racecar::Datadog::Subscriber do
     expect([revoked.tag("topic"), revoked.value]).to eq(["a", 1])
   end
 
+  it "counts partitions from upstream's partitions key when topic_partitions is absent" do
+    instrumenter.instrument("partitions_assigned", consumer.merge(partitions: { "a" => [0, 1] }))
+    instrumenter.instrument("partitions_revoked", consumer.merge(partitions: [4, 5, 6]))
+
+    metrics = agent.metrics(datagrams: 2)
+    expect(metrics.map { |m| [m.name, m.tag("topic"), m.value] }).to eq(
+      [["racecar.consumer.partitions_assigned", "a", 2], ["racecar.consumer.partitions_revoked", nil, 3]]
+    )
+  end
+
   it "counts poll errors by librdkafka's code and by error class" do
     error = Racecar::KafkaError.new("broker down", code: :all_brokers_down)
     instrumenter.instrument("poll_error", consumer.merge(exception: error))
