@@ -22,16 +22,18 @@ module Racecar
         @client.timing("producer.#{event}.latency", milliseconds(duration), tags: method_tags(payload, event))
       end
 
+      # Upstream times every deliver! and counts what it delivered, also when
+      # some message failed (the others were delivered all the same).
       def deliver_messages(_event, payload, duration)
         tags = client_tags(payload)
-        if payload[:exception]
-          @client.increment("producer.deliver_messages.errors", tags: tags)
-          return
-        end
         milliseconds = milliseconds(duration)
         delivered = payload[:delivered_message_count].to_i
         @client.timing("producer.deliver.latency", milliseconds, tags: tags)
         @client.count("producer.deliver.messages", delivered, tags: tags)
+        if payload[:exception]
+          @client.increment("producer.deliver_messages.errors", tags: tags)
+          return
+        end
         @client.timing("producer.deliver_messages.latency", milliseconds, tags: tags)
         @client.count("producer.delivered_messages", delivered, tags: tags)
       end

@@ -247,6 +247,16 @@ RSpec.describe Racecar::Datadog::Subscriber do
       expect(metrics["racecar.producer.deliver_messages.latency"].value).to be >= 9
     end
 
+    it "times a failed deliver! and counts what it delivered, as upstream, and counts the failure" do
+      expect { instrumenter.instrument("deliver_messages", client_id: "my-app", delivered_message_count: 2) { raise "x" } }
+        .to raise_error("x")
+
+      metrics = received
+      expect(metrics.keys).to contain_exactly("racecar.producer.deliver.latency", "racecar.producer.deliver.messages",
+                                              "racecar.producer.deliver_messages.errors")
+      expect(metrics["racecar.producer.deliver.messages"].value).to eq(2)
+    end
+
     it "counts acknowledged messages and delivery errors per topic and partition" do
       instrumenter.instrument("acknowledged_message", client_id: "my-app", topic: "out", partition: 1, offset: 5)
       instrumenter.instrument("produce_delivery_error", client_id: "my-app", topic: "out", partition: 1,
