@@ -328,7 +328,8 @@ module Racecar
           error = DeliveryFailure.error_for([[topic, partition, code, text]], recent_client_error)
           @logger.error(error.message)
           if @instrumenter.listening?(:produce_delivery_error)
-            @instrumenter.instrument(:produce_delivery_error, delivery_payload(topic, error.partition, exception: error))
+            payload = delivery_payload(topic, error.partition, exception: error)
+            @instrumenter.instrument(:produce_delivery_error, payload)
           end
         when :ack
           topic, partition, offset = rest
