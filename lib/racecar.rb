@@ -49,6 +49,7 @@ module Racecar
       @producer || @producer_lock.synchronize do
         @producer ||= begin
           register_producer_close
+          install_datadog if config.datadog_enabled
           Producer.new(config: config, logger: logger, instrumenter: instrumenter)
         end
       end
@@ -97,6 +98,13 @@ module Racecar
       else
         raise ArgumentError, "give the value either as the first argument or as value:, not both"
       end
+    end
+
+    # As upstream's Racecar.producer: metrics of produce_sync / produce_async
+    # also in a process that runs no consumer.
+    def install_datadog
+      require_relative "racecar/datadog"
+      Datadog.install_once(config: config, instrumenter: instrumenter)
     end
 
     def register_producer_close

@@ -1,6 +1,9 @@
 # frozen_string_literal: true
 
 require_relative "datadog/statsd_client"
+require_relative "datadog/metrics"
+require_relative "datadog/consumer_metrics"
+require_relative "datadog/producer_metrics"
 require_relative "datadog/subscriber"
 
 module Racecar
@@ -14,15 +17,46 @@ module Racecar
   module Datadog
     DEFAULT_NAMESPACE = "racecar"
 
+    # instrumenter => [subscriber, installed by install_once?]: lets
+    # install_once and install avoid sending every metric twice.
+    @installed = {}.compare_by_identity
+    @installed_lock = Mutex.new
+
     # config: anything with datadog_host, datadog_port, datadog_socket_path,
     # datadog_namespace, datadog_tags (and optionally logger).
-    # instrumenter: defaults to Racecar.instrumenter.
+    # instrumenter: defaults to Racecar.instrumenter. A subscriber that
+    # install_once put on the same instrumenter is replaced.
     def self.install(config:, instrumenter: nil, env: ENV, logger: nil)
       instrumenter ||= Racecar.instrumenter
-      logger ||= config.logger if config.respond_to?(:logger)
-      client = build_client(config: config, env: env)
-      Subscriber.new(client: client, instrumenter: instrumenter, logger: logger).subscribe
+      subscriber = build_subscriber(config, instrumenter, env, logger)
+      previous = @installed_lock.synchronize do
+        automatic, = @installed[instrumenter] if @installed.dig(instrumenter, 1)
+        @installed[instrumenter] = [subscriber, false]
+        automatic
+      end
+      previous&.close
+      subscriber.subscribe
     end
+
+    # Racecar.producer calls this when datadog_enabled is set, as upstream's
+    # does, so a process that only produces (a web app) sends metrics too.
+    # Does nothing while a subscriber serves the instrumenter already.
+    def self.install_once(config:, instrumenter:, env: ENV)
+      @installed_lock.synchronize do
+        current, = @installed[instrumenter]
+        return current if current&.subscribed?
+
+        subscriber = build_subscriber(config, instrumenter, env, nil)
+        @installed[instrumenter] = [subscriber, true]
+        subscriber.subscribe
+      end
+    end
+
+    def self.build_subscriber(config, instrumenter, env, logger)
+      logger ||= config.logger if config.respond_to?(:logger)
+      Subscriber.new(client: build_client(config: config, env: env), instrumenter: instrumenter, logger: logger)
+    end
+    private_class_method :build_subscriber
 
     # The agent's address comes from the config; without one, from the variables
     # the Datadog agent's own documentation tells applications to read.

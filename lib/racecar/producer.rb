@@ -38,7 +38,9 @@ module Racecar
     end
 
     # Consumer#produce: queues a message counted by the consumer's tracker.
-    # Published as produce_message (buffer_size: messages awaiting deliver!).
+    # Published as produce_message; buffer_size counts the messages produced
+    # before this one since the last deliver!, as upstream's buffer of
+    # delivery handles does.
     def produce(value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil,
                 tracker: nil)
       unless @instrumenter.listening?(:produce_message)
@@ -46,10 +48,13 @@ module Racecar
         return nil
       end
 
-      payload = event_payload(topic, partition, key, value, headers, create_time)
+      buffered = tracker ? tracker.pending + tracker.delivered : handle.queue_length
+      payload = event_payload(topic, partition, partition_key, key, value, headers, buffered)
+      # Upstream's create_time here is when produce was called; the message's
+      # own timestamp (the create_time argument) goes to Kafka.
+      payload[:create_time] = Time.now
       @instrumenter.instrument(:produce_message, payload) do
         enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
-        payload[:buffer_size] = tracker ? tracker.pending : handle.queue_length
       end
       nil
     end
@@ -57,7 +62,9 @@ module Racecar
     # Returns once the broker acknowledged the message; raises
     # MessageDeliveryError otherwise.
     def produce_sync(value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
-      payload = @instrumenter.listening?(:produce_sync) ? event_payload(topic, partition, key, value, headers, create_time) : nil
+      if @instrumenter.listening?(:produce_sync)
+        payload = standalone_payload(topic, partition, partition_key, key, value, headers, create_time)
+      end
       @instrumenter.instrument(:produce_sync, payload) do
         tracker = new_tracker
         enqueue(tracker, value, topic, key, partition, partition_key, headers, create_time)
@@ -114,7 +121,7 @@ module Racecar
     def wait_for(tracker, instrument: true)
       return settle(tracker, nil) unless instrument && @instrumenter.listening?(:deliver_messages)
 
-      payload = { delivered_message_count: 0 }
+      payload = { delivered_message_count: 0, client_id: @config.client_id, group_id: @config.group_id }
       @instrumenter.instrument(:deliver_messages, payload) { settle(tracker, payload) }
     end
 
@@ -176,7 +183,8 @@ module Racecar
     end
 
     def produce_async_instrumented(value, topic, key, partition, partition_key, headers, create_time)
-      @instrumenter.instrument(:produce_async, event_payload(topic, partition, key, value, headers, create_time)) do
+      payload = standalone_payload(topic, partition, partition_key, key, value, headers, create_time)
+      @instrumenter.instrument(:produce_async, payload) do
         tracked = enqueue(ACTIVE_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
         ensure_reporter unless tracked || @reporter
       end
@@ -281,15 +289,35 @@ module Racecar
       end
     end
 
-    def event_payload(topic, partition, key, value, headers, create_time)
-      { topic: topic, partition: partition, key: key, value: value, headers: headers, create_time: create_time }
+    # Upstream's payload keys (message_size: the value's bytes, 0 without
+    # one) plus headers; client_id and group_id as on every racecar event.
+    def event_payload(topic, partition, partition_key, key, value, headers, buffer_size)
+      {
+        topic: topic, partition: partition, partition_key: partition_key, key: key, value: value, headers: headers,
+        message_size: value.respond_to?(:bytesize) ? value.bytesize : 0, buffer_size: buffer_size,
+        client_id: @config.client_id, group_id: @config.group_id,
+      }
+    end
+
+    # produce_sync / produce_async: buffer_size is librdkafka's out-queue
+    # before this message (messages not yet acknowledged, and librdkafka's
+    # own requests waiting to go out); create_time is the message's
+    # timestamp as given.
+    def standalone_payload(topic, partition, partition_key, key, value, headers, create_time)
+      payload = event_payload(topic, partition, partition_key, key, value, headers, handle.queue_length)
+      payload[:create_time] = create_time
+      payload
+    end
+
+    def delivery_payload(topic, partition, extra)
+      { topic: topic, partition: partition, client_id: @config.client_id, group_id: @config.group_id, **extra }
     end
 
     def instrument_failure(topic, partition, code, text)
       return unless @instrumenter.listening?(:produce_delivery_error)
 
       error = DeliveryFailure.error_for([[topic, partition, code, text]], recent_client_error)
-      @instrumenter.instrument(:produce_delivery_error, topic: topic, partition: error.partition, exception: error)
+      @instrumenter.instrument(:produce_delivery_error, delivery_payload(topic, error.partition, exception: error))
     end
 
     def report_events(native)
@@ -300,11 +328,12 @@ module Racecar
           error = DeliveryFailure.error_for([[topic, partition, code, text]], recent_client_error)
           @logger.error(error.message)
           if @instrumenter.listening?(:produce_delivery_error)
-            @instrumenter.instrument(:produce_delivery_error, topic: topic, partition: error.partition, exception: error)
+            payload = delivery_payload(topic, error.partition, exception: error)
+            @instrumenter.instrument(:produce_delivery_error, payload)
           end
         when :ack
           topic, partition, offset = rest
-          @instrumenter.instrument(:acknowledged_message, topic: topic, partition: partition, offset: offset)
+          @instrumenter.instrument(:acknowledged_message, delivery_payload(topic, partition, offset: offset))
         when :log then LibrdkafkaLog.write(@logger, *rest)
         when :error
           @logger.error("Kafka producer error: #{rest[1]} (#{rest[0]})")

@@ -100,9 +100,9 @@ RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli, :cli_integra
     racecar = start("--datadog-enabled", "--datadog-host", "127.0.0.1", "--datadog-port", agent.port.to_s,
                     "--datadog-namespace", "clispec")
     wait_for_consumed(racecar, 1)
-    names = wait_until(timeout: 30, message: "processed_messages metric") do
+    names = wait_until(timeout: 30, message: "consumer.messages metric") do
       seen = agent.metrics(datagrams: 50, timeout: 0.5).map(&:name)
-      seen if seen.include?("clispec.consumer.processed_messages")
+      seen if seen.include?("clispec.consumer.messages")
     end
     expect(names).to all(start_with("clispec."))
     racecar.signal("TERM")

@@ -25,23 +25,32 @@ RSpec.describe "Producer instrumentation", :kafka, :producer do
     consumer = Class.new(Racecar::Consumer).new
     consumer.__racecar_attach(producer: producer, instrumenter: instrumenter)
     time = Time.at(1_650_000_000)
+    ids = { client_id: "racecar", group_id: nil }
 
+    produced_at = Time.now
     consumer.produce("one", topic: topic, key: "k1", headers: { "h" => "v" }, create_time: time)
     consumer.produce("two", topic: topic, partition: 0)
     started = monotonic
     consumer.deliver!
     deliver_took = monotonic - started
 
-    expect(payloads(:produce_message)).to eq([
-      { topic: topic, partition: nil, key: "k1", value: "one", headers: { "h" => "v" }, create_time: time, buffer_size: 1 },
-      { topic: topic, partition: 0, key: nil, value: "two", headers: nil, create_time: nil, buffer_size: 2 },
+    # create_time: when produce was called (upstream's meaning); the message
+    # itself carries the given timestamp.
+    expect(payloads(:produce_message).map { |payload| payload.except(:create_time) }).to eq([
+      { topic: topic, partition: nil, partition_key: nil, key: "k1", value: "one", headers: { "h" => "v" },
+        message_size: 3, buffer_size: 0, **ids },
+      { topic: topic, partition: 0, partition_key: nil, key: nil, value: "two", headers: nil, message_size: 3,
+        buffer_size: 1, **ids },
     ])
-    expect(payloads(:deliver_messages)).to eq([{ delivered_message_count: 2 }])
+    expect(payloads(:produce_message).map { |payload| payload[:create_time] }).to all(be >= produced_at)
+    expect(payloads(:deliver_messages)).to eq([{ delivered_message_count: 2, **ids }])
     deliver_duration = events.find { |event, _p, _d| event == "deliver_messages.racecar" }[2]
     # Timed over the wait for the broker, not just the call: the event's
     # duration is most of what deliver! took.
     expect(deliver_duration).to be >= deliver_took * 0.5
-    expect(kcat_read(topic).map(&:value)).to eq(%w[one two])
+    received = kcat_read(topic)
+    expect(received.map(&:value)).to eq(%w[one two])
+    expect(received.first.timestamp).to eq(1_650_000_000_000)
   end
 
   it "publishes produce_sync with the message, timed over the whole delivery" do
@@ -57,7 +66,9 @@ RSpec.describe "Producer instrumentation", :kafka, :producer do
 
     expect(events.map(&:first)).to eq(["produce_sync.racecar"]) # not counted twice as produce_message
     _event, payload, duration = events.first
-    expect(payload).to eq(topic: topic, partition: 0, key: "k", value: "v", headers: { "a" => "b" }, create_time: 5)
+    expect(payload).to match(topic: topic, partition: 0, partition_key: nil, key: "k", value: "v", headers: { "a" => "b" },
+                             create_time: 5, message_size: 1, buffer_size: kind_of(Integer), client_id: "racecar",
+                             group_id: nil)
     expect(duration).to be >= took * 0.5 # the wait for the acknowledgement, not just the enqueueing
   end
 
@@ -69,7 +80,9 @@ RSpec.describe "Producer instrumentation", :kafka, :producer do
     producer.wait_for_delivery { producer.produce_async(value: "v", topic: topic, key: "k") }
 
     _event, payload, duration = events.fetch(0)
-    expect(payload).to eq(topic: topic, partition: nil, key: "k", value: "v", headers: nil, create_time: nil)
+    expect(payload).to match(topic: topic, partition: nil, partition_key: nil, key: "k", value: "v", headers: nil,
+                             create_time: nil, message_size: 1, buffer_size: kind_of(Integer), client_id: "racecar",
+                             group_id: nil)
     expect(duration).to be < 0.1
   end
 

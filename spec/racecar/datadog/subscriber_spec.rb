@@ -38,9 +38,10 @@ RSpec.describe Racecar::Datadog::Subscriber do
 
       metrics = received
       expect(metrics.keys).to contain_exactly(
-        "racecar.consumer.processed_messages", "racecar.consumer.process_message.latency",
+        "racecar.consumer.messages", "racecar.consumer.processed_messages", "racecar.consumer.process_message.latency",
         "racecar.consumer.offset", "racecar.consumer.time_lag"
       )
+      expect(metrics["racecar.consumer.messages"]).to have_attributes(value: 1, type: "c")
       expect(metrics["racecar.consumer.processed_messages"]).to have_attributes(value: 1, type: "c")
       expect(metrics["racecar.consumer.process_message.latency"].type).to eq("ms")
       expect(metrics["racecar.consumer.process_message.latency"].value).to be >= 9
@@ -58,14 +59,15 @@ RSpec.describe Racecar::Datadog::Subscriber do
       expect(agent.datagrams(count: 2, timeout: 0.3).size).to eq(1)
     end
 
-    it "counts an error instead when processing raised" do
+    it "counts an error instead of the message when processing raised, and still gauges offset and lag" do
       expect { instrumenter.instrument("process_message", payload) { raise "bad message" } }
         .to raise_error("bad message")
 
       metrics = received
-      expect(metrics.keys).to eq(["racecar.consumer.process_message.errors"])
-      expect(metrics.values.first).to have_attributes(value: 1, type: "c")
-      expect(metrics.values.first.tag("topic")).to eq("dances")
+      expect(metrics.keys).to contain_exactly("racecar.consumer.process_message.errors", "racecar.consumer.offset",
+                                              "racecar.consumer.time_lag")
+      expect(metrics["racecar.consumer.process_message.errors"]).to have_attributes(value: 1, type: "c")
+      expect(metrics["racecar.consumer.process_message.errors"].tag("topic")).to eq("dances")
     end
   end
 
@@ -79,6 +81,7 @@ RSpec.describe Racecar::Datadog::Subscriber do
       instrumenter.instrument("process_batch", payload) { nil }
 
       metrics = received
+      expect(metrics["racecar.consumer.messages"]).to have_attributes(value: 5, type: "c")
       expect(metrics["racecar.consumer.processed_messages"]).to have_attributes(value: 5, type: "c")
       expect(metrics["racecar.consumer.processed_batches"]).to have_attributes(value: 1, type: "c")
       expect(metrics["racecar.consumer.batch_size"]).to have_attributes(value: 5, type: "h")
@@ -87,10 +90,11 @@ RSpec.describe Racecar::Datadog::Subscriber do
       expect(metrics["racecar.consumer.time_lag"].value).to be_between(0, 1_000)
     end
 
-    it "counts a batch error" do
+    it "counts a batch error instead of the messages" do
       expect { instrumenter.instrument("process_batch", payload) { raise ArgumentError } }.to raise_error(ArgumentError)
 
-      expect(received.keys).to eq(["racecar.consumer.process_batch.errors"])
+      expect(received.keys).to contain_exactly("racecar.consumer.process_batch.errors", "racecar.consumer.batch_size",
+                                               "racecar.consumer.offset", "racecar.consumer.time_lag")
     end
   end
 
@@ -102,14 +106,33 @@ RSpec.describe Racecar::Datadog::Subscriber do
     expect(metric.tag("partition")).to eq("1")
   end
 
-  it "counts joining and leaving the group" do
-    instrumenter.instrument("join_group", consumer.dup)
-    instrumenter.instrument("leave_group", consumer.dup)
+  it "times joining and leaving the group" do
+    instrumenter.instrument("join_group", consumer.dup) { sleep 0.01 }
+    instrumenter.instrument("leave_group", consumer.dup) { nil }
 
     metrics = received(events: 2)
-    expect(metrics["racecar.consumer.join_group"]).to have_attributes(value: 1, type: "c")
-    expect(metrics["racecar.consumer.leave_group"]).to have_attributes(value: 1, type: "c")
+    expect(metrics["racecar.consumer.join_group"].type).to eq("ms")
+    expect(metrics["racecar.consumer.join_group"].value).to be >= 9
+    expect(metrics["racecar.consumer.join_group.latency"].value).to eq(metrics["racecar.consumer.join_group"].value)
+    expect(metrics["racecar.consumer.leave_group"].type).to eq("ms")
     expect(metrics["racecar.consumer.join_group"].tags).to eq(["env:spec", "client:my-app", "group_id:tap-dance"])
+  end
+
+  it "counts a failed join or leave as an error, still timed" do
+    expect { instrumenter.instrument("join_group", consumer.dup) { raise "no coordinator" } }.to raise_error(RuntimeError)
+
+    metrics = received
+    expect(metrics["racecar.consumer.join_group.errors"]).to have_attributes(value: 1, type: "c")
+    expect(metrics["racecar.consumer.join_group"].type).to eq("ms")
+  end
+
+  it "records each loop's duration as a histogram in milliseconds" do
+    instrumenter.instrument("main_loop", consumer.dup) { sleep 0.01 }
+
+    metric = received["racecar.consumer.loop.duration"]
+    expect(metric.type).to eq("h")
+    expect(metric.value).to be >= 9
+    expect(metric.tags).to eq(["env:spec", "client:my-app", "group_id:tap-dance"])
   end
 
   it "counts assigned and revoked partitions per topic" do
@@ -123,12 +146,31 @@ RSpec.describe Racecar::Datadog::Subscriber do
     expect([revoked.tag("topic"), revoked.value]).to eq(["a", 1])
   end
 
-  it "counts poll errors with the error class" do
-    instrumenter.instrument("poll_error", consumer.merge(exception: Racecar::KafkaError.new("broker down")))
+  it "counts partitions from upstream's partitions key when topic_partitions is absent" do
+    instrumenter.instrument("partitions_assigned", consumer.merge(partitions: { "a" => [0, 1] }))
+    instrumenter.instrument("partitions_revoked", consumer.merge(partitions: [4, 5, 6]))
 
-    metric = received["racecar.consumer.poll.errors"]
+    metrics = agent.metrics(datagrams: 2)
+    expect(metrics.map { |m| [m.name, m.tag("topic"), m.value] }).to eq(
+      [["racecar.consumer.partitions_assigned", "a", 2], ["racecar.consumer.partitions_revoked", nil, 3]]
+    )
+  end
+
+  it "counts poll errors by librdkafka's code and by error class" do
+    error = Racecar::KafkaError.new("broker down", code: :all_brokers_down)
+    instrumenter.instrument("poll_error", consumer.merge(exception: error))
+
+    metrics = received
+    expect(metrics["racecar.consumer.poll.rdkafka_error.all_brokers_down"]).to have_attributes(value: 1, type: "c")
+    metric = metrics["racecar.consumer.poll.errors"]
     expect(metric).to have_attributes(value: 1, type: "c")
     expect(metric.tag("error")).to eq("Racecar::KafkaError")
+  end
+
+  it "sends no rdkafka_error metric for a poll error without a code" do
+    instrumenter.instrument("poll_error", consumer.merge(exception: RuntimeError.new("odd")))
+
+    expect(received.keys).to eq(["racecar.consumer.poll.errors"])
   end
 
   it "gauges librdkafka's consumer lag per partition from statistics, skipping unknown lags" do
@@ -149,24 +191,31 @@ RSpec.describe Racecar::Datadog::Subscriber do
 
   describe "producer events" do
     it "counts a buffered message, its size and the buffer size" do
-      instrumenter.instrument("produce_message", consumer.merge(topic: "out", key: "ab", value: "cdef", buffer_size: 3))
+      instrumenter.instrument("produce_message", consumer.merge(topic: "out", key: "ab", value: "cdef", message_size: 4,
+                                                                buffer_size: 3))
 
       metrics = received
+      expect(metrics["racecar.producer.produce.messages"]).to have_attributes(value: 1, type: "c")
+      expect(metrics["racecar.producer.produce.message_size"]).to have_attributes(value: 4, type: "h")
+      expect(metrics["racecar.producer.produce.message_size.sum"]).to have_attributes(value: 4, type: "c")
+      expect(metrics["racecar.producer.buffer.size"]).to have_attributes(value: 3, type: "h")
+      expect(metrics["racecar.producer.produce.messages"].tags).to eq(["env:spec", "client:my-app", "topic:out"])
       expect(metrics["racecar.producer.produced_messages"]).to have_attributes(value: 1, type: "c")
       expect(metrics["racecar.producer.message_size"]).to have_attributes(value: 6, type: "h")
-      expect(metrics["racecar.producer.buffer.size"]).to have_attributes(value: 3, type: "g")
       expect(metrics["racecar.producer.produced_messages"].tags).to eq(
         ["env:spec", "client:my-app", "topic:out", "method:produce"]
       )
     end
 
-    it "counts a Consumer#produce that raised as a produce error" do
+    it "counts a Consumer#produce that raised as a produce error, and as produced the way upstream does" do
       expect { instrumenter.instrument("produce_message", client_id: "my-app", topic: "out") { raise "too big" } }
         .to raise_error("too big")
 
       metrics = received
-      expect(metrics.keys).to eq(["racecar.producer.produce.errors"])
-      expect(metrics.values.first.tag("method")).to eq("produce")
+      expect(metrics.keys).to contain_exactly("racecar.producer.produce.errors", "racecar.producer.produce.messages",
+                                              "racecar.producer.produce.message_size",
+                                              "racecar.producer.produce.message_size.sum")
+      expect(metrics["racecar.producer.produce.errors"].tags).to eq(["env:spec", "client:my-app", "topic:out"])
     end
 
     it "times produce_sync and tags it with the method" do
@@ -175,21 +224,37 @@ RSpec.describe Racecar::Datadog::Subscriber do
       metrics = received
       expect(metrics["racecar.producer.produce_sync.latency"].value).to be >= 9
       expect(metrics["racecar.producer.produced_messages"].tag("method")).to eq("produce_sync")
+      expect(metrics["racecar.producer.produce.messages"].value).to eq(1)
+      expect(metrics).not_to have_key("racecar.producer.buffer.size") # upstream sends it for produce_async only
     end
 
     it "counts a produce call that raised as a produce error" do
       expect { instrumenter.instrument("produce_async", client_id: "my-app", topic: "out") { raise "queue full" } }
         .to raise_error("queue full")
 
-      expect(received.keys).to eq(["racecar.producer.produce.errors"])
+      keys = received.keys
+      expect(keys).to include("racecar.producer.produce.errors")
+      expect(keys).not_to include("racecar.producer.produced_messages", "racecar.producer.produce_async.latency")
     end
 
     it "counts delivered messages and times the delivery" do
       instrumenter.instrument("deliver_messages", client_id: "my-app", delivered_message_count: 4) { sleep 0.01 }
 
       metrics = received
+      expect(metrics["racecar.producer.deliver.messages"]).to have_attributes(value: 4, type: "c")
+      expect(metrics["racecar.producer.deliver.latency"].value).to be >= 9
       expect(metrics["racecar.producer.delivered_messages"]).to have_attributes(value: 4, type: "c")
       expect(metrics["racecar.producer.deliver_messages.latency"].value).to be >= 9
+    end
+
+    it "times a failed deliver! and counts what it delivered, as upstream, and counts the failure" do
+      expect { instrumenter.instrument("deliver_messages", client_id: "my-app", delivered_message_count: 2) { raise "x" } }
+        .to raise_error("x")
+
+      metrics = received
+      expect(metrics.keys).to contain_exactly("racecar.producer.deliver.latency", "racecar.producer.deliver.messages",
+                                              "racecar.producer.deliver_messages.errors")
+      expect(metrics["racecar.producer.deliver.messages"].value).to eq(2)
     end
 
     it "counts acknowledged messages and delivery errors per topic and partition" do
@@ -198,8 +263,10 @@ RSpec.describe Racecar::Datadog::Subscriber do
                                                         exception: Racecar::MessageDeliveryError.new)
 
       metrics = received(events: 2)
+      expect(metrics["racecar.producer.ack.messages"]).to have_attributes(value: 1, type: "c", tags: ["env:spec", "client:my-app"])
       expect(metrics["racecar.producer.acknowledged_messages"].tags)
         .to eq(["env:spec", "client:my-app", "topic:out", "partition:1"])
+      expect(metrics["racecar.producer.produce.delivery.errors"]).to have_attributes(value: 1, type: "c")
       expect(metrics["racecar.producer.delivery_errors"]).to have_attributes(value: 1, type: "c")
     end
   end
@@ -212,16 +279,18 @@ RSpec.describe Racecar::Datadog::Subscriber do
       -> { instrumenter.instrument("process_batch", base.merge(message_count: 2, last_offset: 2)) { nil } },
       -> { instrumenter.instrument("process_batch", base.merge(message_count: 2)) { raise "x" } },
       -> { instrumenter.instrument("pause_status", base.merge(duration: 1.0)) },
-      -> { instrumenter.instrument("join_group", consumer.dup) { sleep 0.001 } },
-      -> { instrumenter.instrument("leave_group", consumer.dup) { sleep 0.001 } },
+      -> { instrumenter.instrument("main_loop", consumer.dup) { nil } },
+      -> { instrumenter.instrument("join_group", consumer.dup) { raise "x" } },
+      -> { instrumenter.instrument("leave_group", consumer.dup) { raise "x" } },
       -> { instrumenter.instrument("partitions_assigned", consumer.merge(topic_partitions: { "t" => [0] })) },
       -> { instrumenter.instrument("partitions_revoked", consumer.merge(topic_partitions: { "t" => [0] })) },
-      -> { instrumenter.instrument("poll_error", consumer.merge(exception: RuntimeError.new)) },
+      -> { instrumenter.instrument("poll_error", consumer.merge(exception: Racecar::KafkaError.new("x", code: :transport))) },
       lambda do
         stats = { "topics" => { "t" => { "partitions" => { "0" => { "consumer_lag" => 1 } } } } }
         instrumenter.instrument("statistics", consumer.merge(statistics: stats))
       end,
       -> { instrumenter.instrument("produce_message", base.merge(value: "v", buffer_size: 1)) },
+      -> { instrumenter.instrument("produce_message", base.merge(value: "v")) { raise "x" } },
       -> { instrumenter.instrument("produce_sync", topic: "t", value: "v") { nil } },
       -> { instrumenter.instrument("produce_async", topic: "t", value: "v") { nil } },
       -> { instrumenter.instrument("produce_sync", topic: "t", value: "v") { raise "x" } },
@@ -238,12 +307,13 @@ RSpec.describe Racecar::Datadog::Subscriber do
     end
     names = agent.metrics(datagrams: calls.size).map(&:name).uniq
 
-    expect(names).to match_array(described_class::METRICS.keys.map { |name| "racecar.#{name}" })
+    expect(names).to match_array(described_class::METRICS.keys.map { |name| "racecar.#{name.sub('<code>', 'transport')}" })
   end
 
   it "listens only to the events it turns into metrics" do
     expect(instrumenter.listening?("process_message")).to be(true)
-    expect(instrumenter.listening?("main_loop")).to be(false)
+    expect(instrumenter.listening?("main_loop")).to be(true)
+    expect(instrumenter.listening?("start_main_loop")).to be(false)
     expect(instrumenter.listening?("start_process_message")).to be(false)
   end
 
