@@ -46,17 +46,22 @@ module Racecar
       alias_method(:"#{setting.name}?", setting.name) if setting.type == :boolean
     end
 
+    # Upstream's default handler does nothing; a caller may call it directly.
+    NO_ERROR_HANDLER = proc {}
+
     attr_reader :consumer_class, :subscriptions, :error_handler
 
     def initialize(env: ENV)
       @values = SETTINGS.transform_values(&:default)
       @cli_keys = []
+      @set_keys = []
       @consumer_class = nil
       @subscriptions = [].freeze
-      @error_handler = nil
+      @error_handler = NO_ERROR_HANDLER
       @logger = nil
       @own_logger = false
       @group_id_derived = false
+      @notices_logged = false
       EnvLoader.each_assignment(env) { |name, raw, variable| set(name, raw, source: variable) }
     end
 
@@ -65,6 +70,7 @@ module Racecar
     def set(name, value, source: nil)
       setting = self.class.setting!(name)
       @values[setting.name] = setting.coerce(value, source: source)
+      @set_keys |= [setting.name]
       @group_id_derived = false if setting.name == :group_id
       logging_changed(setting.name)
       self
@@ -120,11 +126,27 @@ module Racecar
       self
     end
 
+    # Raises ConfigError listing every problem. The first successful call
+    # also logs, once, each warning and each key that was set but means
+    # nothing here (see ignored_settings).
     def validate!
       problems = Validator.problems(self)
       raise ConfigError, problems.join("\n") unless problems.empty?
 
+      log_notices
       self
+    end
+
+    # Keys given a value (from any source) that racecar accepts for
+    # compatibility with upstream Racecar but does not use, e.g.
+    # multi_subscription_strategy.
+    def ignored_settings
+      @set_keys.select { |name| SETTINGS.fetch(name).ignored }
+    end
+
+    # Upstream's name for the poll budget in milliseconds.
+    def max_wait_time_ms
+      RdkafkaProperties.milliseconds(max_wait_time)
     end
 
     def rdkafka_consumer
@@ -148,6 +170,17 @@ module Racecar
     end
 
     private
+
+    def log_notices
+      return if @notices_logged
+
+      @notices_logged = true
+      ignored_settings.each do |name|
+        logger.info("#{name} is accepted for compatibility with upstream Racecar and ignored: " \
+                    "#{SETTINGS.fetch(name).ignored}")
+      end
+      Validator.warnings(self).each { |warning| logger.warn(warning) }
+    end
 
     def class_value(klass, name)
       klass.respond_to?(name) ? klass.public_send(name) : nil
