@@ -9,6 +9,7 @@ require_relative "config/validator"
 require_relative "config/rdkafka_properties"
 require_relative "config/logging"
 require_relative "config/printing"
+require_relative "liveness_probe"
 
 module Racecar
   # All of racecar's configuration. Sources, later ones winning: defaults,
@@ -142,6 +143,16 @@ module Racecar
     # multi_subscription_strategy.
     def ignored_settings
       @set_keys.select { |name| SETTINGS.fetch(name).ignored }
+    end
+
+    # Upstream's accessors for the probe the consumer keeps alive.
+    def liveness_probe
+      @liveness_probe ||= LivenessProbe.new(file_path: liveness_probe_file_path,
+                                            max_interval: liveness_probe_max_interval)
+    end
+
+    def install_liveness_probe
+      liveness_probe.install
     end
 
     # Upstream's name for the poll budget in milliseconds.
