@@ -80,6 +80,20 @@ module Racecar
     def [](name)
       @values.fetch(self.class.setting!(name).name)
     end
+    alias get []
+
+    # A value as the key would store it, without storing it (upstream's
+    # KingKonf name; the CLI decodes flag strings the same way).
+    def decode(name, value)
+      self.class.setting!(name).coerce(value)
+    end
+
+    # Upstream's writers; load_consumer_class normally sets both.
+    def subscriptions=(subscriptions)
+      @subscriptions = Array(subscriptions).dup.freeze
+    end
+
+    attr_writer :consumer_class
 
     def []=(name, value)
       set(name, value)

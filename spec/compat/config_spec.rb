@@ -61,6 +61,17 @@ RSpec.describe "Racecar 2.12 configuration (compat)" do
       expect(c.subscriptions).to eq([])
       expect(c.consumer_class).to be_nil
     end
+
+    it "has KingKonf's get and decode, and writers for subscriptions and consumer_class" do
+      c = config
+      expect(c.get(:client_id)).to eq("racecar")
+      expect(c.decode(:security_protocol, "ssl")).to eq(:ssl)
+      expect(c.decode(:brokers, "a:1,b:2")).to eq(%w[a:1 b:2])
+      expect(c.security_protocol).to be_nil
+      c.subscriptions = [:one]
+      c.consumer_class = String
+      expect([c.subscriptions, c.consumer_class]).to eq([[:one], String])
+    end
   end
 
   describe "Symbol-typed keys (issue 16, item 9)" do
@@ -122,7 +133,7 @@ RSpec.describe "Racecar 2.12 configuration (compat)" do
             def process(_message); end
           end
         RUBY
-        _stdout, stderr, status = run_command(
+        stdout, stderr, status = run_command(
           CliSpecHelpers::RACECAR, "--without-rails", "--require", "./probe_consumer",
           "--security-protocol", "plaintext", "--partitioner", "murmur2_random",
           "--producer-compression-codec", "none", "--multi-subscription-strategy", "round-robin",
@@ -130,6 +141,8 @@ RSpec.describe "Racecar 2.12 configuration (compat)" do
         )
         expect(status.exitstatus).to eq(0), stderr
         expect(File.read(out)).to eq([:plaintext, :murmur2_random, :none, "round-robin", false].inspect)
+        # Logged once at start, by validate!:
+        expect(stdout.scan("multi_subscription_strategy is accepted for compatibility").size).to eq(1)
       end
     end
   end
