@@ -234,6 +234,26 @@ RSpec.describe "Racecar 2.12 configuration (compat)" do
     end
   end
 
+  describe "derived group ids (committed offsets live under them)" do
+    {
+      "MyFunnyConsumer" => "my-funny-consumer", "Foo::BarConsumer" => "foo::bar-consumer",
+      "HTTPEventsConsumer" => "httpevents-consumer", "Events2Consumer" => "events2consumer"
+    }.each do |class_name, group_id|
+      it "turns #{class_name} into #{group_id}, as upstream does" do
+        klass = Class.new do
+          define_singleton_method(:name) { class_name }
+          define_singleton_method(:subscriptions) { [] }
+        end
+        c = config
+        c.load_consumer_class(klass)
+        expect(c.group_id).to eq(group_id)
+        c = config("RACECAR_GROUP_ID_PREFIX" => "app.")
+        c.load_consumer_class(klass)
+        expect(c.group_id).to eq("app.#{group_id}")
+      end
+    end
+  end
+
   describe "unknown RACECAR_* variables" do
     it "raise a Racecar::ConfigError with upstream's wording" do
       expect { config("RACECAR_NO_SUCH_KEY" => "1") }

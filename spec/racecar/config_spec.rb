@@ -235,9 +235,9 @@ RSpec.describe Racecar::Config do
       expect(config.group_id).to eq("bacon-consumer")
     end
 
-    it "derives a group id with namespaces joined by dashes" do
+    it "derives a group id keeping namespaces, as upstream does" do
       config.load_consumer_class(consumer_class("Foo::BarConsumer"))
-      expect(config.group_id).to eq("foo-bar-consumer")
+      expect(config.group_id).to eq("foo::bar-consumer")
     end
 
     it "prefixes a derived group id with group_id_prefix" do
