@@ -199,6 +199,17 @@ RSpec.describe "Racecar 2.12 configuration (compat)" do
         .to include("compression.codec" => "none")
     end
 
+    # Tagged on the group so that spec_helper deletes the topic afterwards.
+    describe "with the broker", :kafka, :cli do
+      it "produces uncompressed with RACECAR_PRODUCER_COMPRESSION_CODEC=none (racecarctl produce)" do
+        topic = create_topic(unique_name("compat-none"))
+        _out, err, status = racecarctl("produce", "-t", topic, "-v", "plain",
+                                       env: { "RACECAR_BROKERS" => brokers,
+                                              "RACECAR_PRODUCER_COMPRESSION_CODEC" => "none" })
+        expect([status.exitstatus, err]).to eq([0, "=> Delivered message to Kafka cluster\n"])
+      end
+    end
+
     it "accepts every codec upstream accepts, and zstd" do
       %i[none lz4 snappy gzip zstd].each do |codec|
         expect(config("RACECAR_PRODUCER_COMPRESSION_CODEC" => codec.to_s).producer_compression_codec).to eq(codec)
