@@ -31,9 +31,10 @@ module Racecar
       setting(name) || raise(ConfigError, unknown_key_message(name))
     end
 
+    # Starts with upstream's (KingKonf's) words, which people match on.
     def self.unknown_key_message(name)
       closest = suggestion(name)
-      "Unknown setting #{name}#{closest ? ". Did you mean #{closest}?" : ''}"
+      "unknown configuration variable #{name}#{closest ? ". Did you mean #{closest}?" : ''}"
     end
 
     # The setting name closest to a misspelt one (a Symbol), or nil.

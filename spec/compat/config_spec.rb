@@ -265,6 +265,17 @@ RSpec.describe "Racecar 2.12 configuration (compat)" do
     end
   end
 
+  it "refuses an unknown key with upstream's words, from Ruby and from YAML" do
+    expect { config.set(:no_such_key, 1) }
+      .to raise_error(Racecar::ConfigError, /unknown configuration variable no_such_key/)
+    Dir.mktmpdir("racecar-compat-yaml") do |dir|
+      path = File.join(dir, "racecar.yml")
+      File.write(path, "production:\n  no_such_key: 1\n")
+      expect { config.load_file(path, "production") }
+        .to raise_error(Racecar::ConfigError, /unknown configuration variable no_such_key/)
+    end
+  end
+
   describe "unknown RACECAR_* variables" do
     it "raise a Racecar::ConfigError with upstream's wording" do
       expect { config("RACECAR_NO_SUCH_KEY" => "1") }

@@ -59,7 +59,7 @@ RSpec.describe Racecar::Config do
 
     it "reject an unknown name with a suggestion" do
       expect { config[:brokr] = ["a:1"] }
-        .to raise_error(Racecar::ConfigError, "Unknown setting brokr. Did you mean brokers?")
+        .to raise_error(Racecar::ConfigError, "unknown configuration variable brokr. Did you mean brokers?")
     end
   end
 
@@ -75,7 +75,7 @@ RSpec.describe Racecar::Config do
 
     it "raises with a suggestion from setting!" do
       expect { described_class.setting!(:heartbeat_intervall) }
-        .to raise_error(Racecar::ConfigError, "Unknown setting heartbeat_intervall. Did you mean heartbeat_interval?")
+        .to raise_error(Racecar::ConfigError, "unknown configuration variable heartbeat_intervall. Did you mean heartbeat_interval?")
     end
   end
 
