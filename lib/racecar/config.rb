@@ -9,6 +9,7 @@ require_relative "config/validator"
 require_relative "config/rdkafka_properties"
 require_relative "config/logging"
 require_relative "config/printing"
+require_relative "liveness_probe"
 
 module Racecar
   # All of racecar's configuration. Sources, later ones winning: defaults,
@@ -30,9 +31,10 @@ module Racecar
       setting(name) || raise(ConfigError, unknown_key_message(name))
     end
 
+    # Starts with upstream's (KingKonf's) words, which people match on.
     def self.unknown_key_message(name)
       closest = suggestion(name)
-      "Unknown setting #{name}#{closest ? ". Did you mean #{closest}?" : ''}"
+      "unknown configuration variable #{name}#{closest ? ". Did you mean #{closest}?" : ''}"
     end
 
     # The setting name closest to a misspelt one (a Symbol), or nil.
@@ -46,17 +48,22 @@ module Racecar
       alias_method(:"#{setting.name}?", setting.name) if setting.type == :boolean
     end
 
+    # Upstream's default handler does nothing; a caller may call it directly.
+    NO_ERROR_HANDLER = proc {}
+
     attr_reader :consumer_class, :subscriptions, :error_handler
 
     def initialize(env: ENV)
       @values = SETTINGS.transform_values(&:default)
       @cli_keys = []
+      @set_keys = []
       @consumer_class = nil
       @subscriptions = [].freeze
-      @error_handler = nil
+      @error_handler = NO_ERROR_HANDLER
       @logger = nil
       @own_logger = false
       @group_id_derived = false
+      @notices_logged = false
       EnvLoader.each_assignment(env) { |name, raw, variable| set(name, raw, source: variable) }
     end
 
@@ -65,6 +72,7 @@ module Racecar
     def set(name, value, source: nil)
       setting = self.class.setting!(name)
       @values[setting.name] = setting.coerce(value, source: source)
+      @set_keys |= [setting.name]
       @group_id_derived = false if setting.name == :group_id
       logging_changed(setting.name)
       self
@@ -73,6 +81,20 @@ module Racecar
     def [](name)
       @values.fetch(self.class.setting!(name).name)
     end
+    alias get []
+
+    # A value as the key would store it, without storing it (upstream's
+    # KingKonf name; the CLI decodes flag strings the same way).
+    def decode(name, value)
+      self.class.setting!(name).coerce(value)
+    end
+
+    # Upstream's writers; load_consumer_class normally sets both.
+    def subscriptions=(subscriptions)
+      @subscriptions = Array(subscriptions).dup.freeze
+    end
+
+    attr_writer :consumer_class
 
     def []=(name, value)
       set(name, value)
@@ -120,11 +142,37 @@ module Racecar
       self
     end
 
+    # Raises ConfigError listing every problem. The first successful call
+    # also logs, once, each warning and each key that was set but means
+    # nothing here (see ignored_settings).
     def validate!
       problems = Validator.problems(self)
       raise ConfigError, problems.join("\n") unless problems.empty?
 
+      log_notices
       self
+    end
+
+    # Keys given a value (from any source) that racecar accepts for
+    # compatibility with upstream Racecar but does not use, e.g.
+    # multi_subscription_strategy.
+    def ignored_settings
+      @set_keys.select { |name| SETTINGS.fetch(name).ignored }
+    end
+
+    # Upstream's accessors for the probe the consumer keeps alive.
+    def liveness_probe
+      @liveness_probe ||= LivenessProbe.new(file_path: liveness_probe_file_path,
+                                            max_interval: liveness_probe_max_interval)
+    end
+
+    def install_liveness_probe
+      liveness_probe.install
+    end
+
+    # Upstream's name for the poll budget in milliseconds.
+    def max_wait_time_ms
+      RdkafkaProperties.milliseconds(max_wait_time)
     end
 
     def rdkafka_consumer
@@ -148,6 +196,17 @@ module Racecar
     end
 
     private
+
+    def log_notices
+      return if @notices_logged
+
+      @notices_logged = true
+      ignored_settings.each do |name|
+        logger.info("#{name} is accepted for compatibility with upstream Racecar and ignored: " \
+                    "#{SETTINGS.fetch(name).ignored}")
+      end
+      Validator.warnings(self).each { |warning| logger.warn(warning) }
+    end
 
     def class_value(klass, name)
       klass.respond_to?(name) ? klass.public_send(name) : nil

@@ -6,18 +6,23 @@ require_relative "version"
 
 module Racecar
   # `racecarctl COMMAND [options]`: operates on racecar processes from the
-  # outside. Each command requires only what it needs, so that the liveness
-  # probe, run every few seconds by Kubernetes, stays fast: with
-  # liveness_probe_skip_config_files it loads neither the native extension
-  # nor any config file.
+  # outside. What it prints and its exit codes are upstream Racecar's, since
+  # scripts and runbooks read them; anything more (help, --timeout,
+  # --partition) is an addition. Each command requires only what it needs, so
+  # that the liveness probe, run every few seconds by Kubernetes, stays fast:
+  # with liveness_probe_skip_config_files it loads neither the native
+  # extension nor any config file.
   class Ctl
     COMMANDS = {
+      "status" => "Print whether the racecar process in --pidfile FILE is running: `running (PID = n)`, or why not",
       "stop" => "Stop the racecar process in --pidfile FILE (SIGTERM, then wait for it to exit)",
-      "status" => "Tell whether the racecar process in --pidfile FILE is running (exit 0) or not (exit 1)",
       "produce" => "Produce one message: -t TOPIC -v VALUE [-k KEY] [--partition N]",
       "liveness_probe" => "Exit 0 when the liveness file was touched within liveness_probe_max_interval",
       "help" => "Show this help"
     }.freeze
+
+    # How often `stop` says it is still waiting, as upstream does.
+    WAITING_NOTICE_INTERVAL = 5
 
     def self.main(argv)
       new(argv).run
@@ -34,13 +39,14 @@ module Racecar
     def run
       command = @argv.shift
       case command
-      when nil, "help", "--help", "-h" then help(command.nil? ? 1 : 0)
+      when nil then list_commands
+      when "help", "--help", "-h" then help
       when "--version" then say("racecarctl #{Racecar::VERSION}")
       when "stop" then stop
       when "status" then status
       when "produce" then produce
       when "liveness_probe" then liveness_probe
-      else complain("unknown command #{command.inspect}; commands: #{COMMANDS.keys.join(', ')}")
+      else complain("invalid command: #{command}")
       end
     rescue OptionParser::ParseError => e
       complain("#{command}: #{e.message}")
@@ -50,41 +56,68 @@ module Racecar
 
     private
 
-    def help(exit_status)
-      out = exit_status.zero? ? @stdout : @stderr
-      out.puts("Usage: racecarctl COMMAND [options]\n\nCommands:")
+    # Upstream's answer to a bare `racecarctl`, liveness_probe added.
+    def list_commands
+      @stdout.puts("No command specified. Commands:")
+      COMMANDS.each_key { |name| @stdout.puts(" - #{name}") unless name == "help" }
+      0
+    end
+
+    def help
+      @stdout.puts("Usage: racecarctl COMMAND [options]\n\nCommands:")
       width = COMMANDS.keys.map(&:length).max
-      COMMANDS.each { |name, text| out.puts("  #{name.ljust(width)}  #{text}") }
-      out.puts("\nRun `racecarctl COMMAND --help` for a command's options.")
-      exit_status
+      COMMANDS.each { |name, text| @stdout.puts("  #{name.ljust(width)}  #{text}") }
+      @stdout.puts("\nRun `racecarctl COMMAND --help` for a command's options.")
+      0
     end
 
     def stop
-      options = { timeout: 30.0 }
-      parse("stop --pidfile FILE [--timeout SECONDS]", options) do |parser|
+      options = {}
+      parse("stop [--pidfile FILE] [--timeout SECONDS]", options) do |parser|
         pidfile_option(parser, options)
-        parser.on("--timeout SECONDS", Float, "How long to wait for the process to exit (default 30)") do |value|
+        parser.on("--timeout SECONDS", Float, "Give up (exit 1) after this long; default: wait until it exits") do |value|
           options[:timeout] = value
         end
       end
       return 0 if options[:help]
 
       daemon = daemon_for(options)
-      pid = daemon.stop(timeout: options[:timeout])
-      say("Stopped racecar (pid #{pid})")
+      pid = daemon.pid
+      return say("Racecar is not currently running") unless pid && daemon.alive?(pid)
+
+      signal_and_wait(daemon, pid, options[:timeout])
+      say("Racecar stopped")
     end
 
+    def signal_and_wait(daemon, pid, timeout)
+      Process.kill("TERM", pid)
+      started = now
+      next_notice = started
+      while daemon.alive?(pid)
+        raise Error, "racecar (pid #{pid}) is still running #{timeout}s after SIGTERM" if timeout && now - started > timeout
+
+        if now >= next_notice
+          @stdout.puts("Waiting for Racecar process to stop...")
+          next_notice += WAITING_NOTICE_INTERVAL
+        end
+        sleep(0.1)
+      end
+    rescue Errno::ESRCH
+      nil # gone between the check and the signal
+    end
+
+    # Exits 0 whatever the state, as upstream does; the line says it.
     def status
       options = {}
-      parse("status --pidfile FILE", options) { |parser| pidfile_option(parser, options) }
+      parse("status [--pidfile FILE]", options) { |parser| pidfile_option(parser, options) }
       return 0 if options[:help]
 
       daemon = daemon_for(options)
-      if daemon.running?
-        say("racecar is running (pid #{daemon.pid}, pidfile #{daemon.pidfile})")
+      pid = daemon.pid
+      if pid && daemon.alive?(pid)
+        say("running (PID = #{pid})")
       else
-        @stdout.puts("racecar is not running: #{daemon.not_running_reason}")
-        1
+        say(pid.nil? ? "exited" : "dead")
       end
     end
 
@@ -99,42 +132,31 @@ module Racecar
         end
       end
       return 0 if options[:help]
-      raise OptionParser::MissingArgument, "--topic" unless options[:topic]
-      raise OptionParser::MissingArgument, "--value" unless options[:value]
+      raise Error, "no topic specified" unless options[:topic]
+      raise Error, "no message value specified" unless options[:value]
 
       require_relative "../racecar"
       config_files.load
+      Racecar.config.validate!
       Racecar.produce_sync(value: options[:value], topic: options[:topic], key: options[:key],
                            partition: options[:partition])
-      say("Produced a message to #{options[:topic]}")
+      @stderr.puts("=> Delivered message to Kafka cluster")
+      0
     end
 
     def liveness_probe
       options = {}
-      parse("liveness_probe", options) { |_parser| nil }
+      # --pidfile is accepted, as upstream accepts it, and means nothing here.
+      parse("liveness_probe", options) { |parser| pidfile_option(parser, options) }
       return 0 if options[:help]
 
-      require_relative "liveness_probe"
-      config = probe_config
-      probe = LivenessProbe.new(file_path: config.liveness_probe_file_path,
-                                max_interval: config.liveness_probe_max_interval)
-      alive, reason = probe.check
+      require_relative "ctl/probe_config"
+      config = ProbeConfig.new(root: @root, env: @env).load
+      alive, message = config.liveness_probe.check
       return 0 if alive
 
-      @stderr.puts("racecarctl liveness_probe: #{probe.file_path}: #{reason}")
+      @stderr.puts(message)
       1
-    end
-
-    # Only environment variables with liveness_probe_skip_config_files;
-    # otherwise racecar and the application's config files are loaded too.
-    def probe_config
-      require_relative "config"
-      config = Racecar::Config.new(env: @env)
-      return config if config.liveness_probe_skip_config_files
-
-      require_relative "../racecar"
-      config_files.load
-      Racecar.config
     end
 
     def config_files
@@ -155,16 +177,27 @@ module Racecar
     end
 
     def pidfile_option(parser, options)
-      parser.on("--pidfile FILE", "The pidfile the racecar process was started with (required)") do |value|
+      parser.on("--pidfile FILE", "The pidfile the racecar process was started with (default: RACECAR_PIDFILE)") do |value|
         options[:pidfile] = value
       end
     end
 
+    # --pidfile, else the configured pidfile (RACECAR_PIDFILE), as upstream.
     def daemon_for(options)
-      raise OptionParser::MissingArgument, "--pidfile" unless options[:pidfile]
+      pidfile = options[:pidfile] || configured_pidfile
+      raise Error, "No pidfile specified" if pidfile.nil?
 
       require_relative "daemon"
-      Daemon.new(pidfile: File.expand_path(options[:pidfile], @root))
+      Daemon.new(pidfile: File.expand_path(pidfile, @root))
+    end
+
+    def configured_pidfile
+      require_relative "config"
+      Config.new(env: @env).pidfile
+    end
+
+    def now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
     end
 
     def say(text)
@@ -172,8 +205,9 @@ module Racecar
       0
     end
 
+    # Upstream's "Error: ..." line on stderr, exit 1.
     def complain(message)
-      @stderr.puts("racecarctl: #{message}")
+      @stderr.puts("Error: #{message}")
       1
     end
   end

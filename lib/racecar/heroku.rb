@@ -1,11 +1,11 @@
 # frozen_string_literal: true
 
 require "tempfile"
-require "uri"
 require_relative "../racecar"
 
 module Racecar
-  # Configuration from the variables Heroku's Kafka add-on sets:
+  # Configuration from the variables Heroku's Kafka add-on sets, loaded by
+  # `require "racecar/heroku"` as in upstream Racecar:
   #
   #   KAFKA_URL              kafka+ssl://host1:9096,kafka+ssl://host2:9096
   #   KAFKA_TRUSTED_CERT     PEM of the CA that signed the brokers' certificates
@@ -13,9 +13,15 @@ module Racecar
   #   KAFKA_CLIENT_CERT_KEY  PEM of that certificate's private key
   #   KAFKA_PREFIX           (multi-tenant plans only) prefix for group ids
   #
+  # A missing variable stops the process with upstream's
+  # "Error: ENV X is not set" (exit 1). An entry of KAFKA_URL without a port
+  # is passed on as it is; librdkafka then uses Kafka's default port.
+  #
   # librdkafka reads certificates from files, so the PEMs are written to
-  # temporary files that live as long as the process (forked parallel
-  # workers share them; only the process that created them deletes them).
+  # temporary files kept referenced for the life of the process (upstream
+  # lets them be garbage collected, deleting the files under librdkafka;
+  # forked parallel workers share them, and only the process that created
+  # them deletes them).
   #
   # Heroku's broker certificates do not carry the brokers' host names, so
   # host name verification (librdkafka 2.x enables it by default) is turned
@@ -23,12 +29,24 @@ module Racecar
   # application set that property itself. The chain is still verified
   # against KAFKA_TRUSTED_CERT.
   module Heroku
+    DEFAULT_KAFKA_NAME = "KAFKA"
     CERTIFICATES = {
-      ssl_ca_location: "KAFKA_TRUSTED_CERT",
-      ssl_certificate_location: "KAFKA_CLIENT_CERT",
-      ssl_key_location: "KAFKA_CLIENT_CERT_KEY"
+      ssl_ca_location: "TRUSTED_CERT",
+      ssl_certificate_location: "CLIENT_CERT",
+      ssl_key_location: "CLIENT_CERT_KEY"
     }.freeze
     NO_HOSTNAME_CHECK = "ssl.endpoint.identification.algorithm=none"
+
+    # Raised by configure; `require` and kafka_name= turn it into upstream's
+    # message and exit status.
+    class MissingVariable < ConfigError
+      attr_reader :variable
+
+      def initialize(variable)
+        @variable = variable
+        super("ENV #{variable} is not set")
+      end
+    end
 
     # Tempfiles are deleted when garbage collected: keep them referenced.
     @files = []
@@ -36,49 +54,57 @@ module Racecar
     class << self
       attr_reader :files
 
-      def configure(config = Racecar.config, env: ENV)
-        config.brokers = brokers(fetch(env, "KAFKA_URL"))
-        config.security_protocol = "ssl" if ssl?(fetch(env, "KAFKA_URL"))
-        CERTIFICATES.each do |key, variable|
-          config.public_send("#{key}=", write_certificate(variable, fetch(env, variable)))
-        end
-        config.group_id_prefix = env["KAFKA_PREFIX"] if present?(env["KAFKA_PREFIX"])
+      # Upstream's way to read an aliased add-on's variables
+      # (`Racecar::Heroku.kafka_name = "HEROKU_KAFKA_RED"` reads
+      # HEROKU_KAFKA_RED_URL, ...). Exits 1 when one is missing.
+      def kafka_name=(kafka_name)
+        load_or_exit(kafka_name)
+      end
+
+      # What `require "racecar/heroku"` does.
+      def load_or_exit(kafka_name = DEFAULT_KAFKA_NAME, config: Racecar.config, env: ENV)
+        configure(config, env: env, kafka_name: kafka_name)
+      rescue MissingVariable => e
+        $stderr.puts("Error: #{e.message}")
+        exit(1)
+      end
+
+      # Sets brokers, security_protocol (:ssl), the three certificate
+      # locations and, on multi-tenant plans, group_id_prefix. Raises
+      # MissingVariable naming the first variable that is not set.
+      def configure(config = Racecar.config, env: ENV, kafka_name: DEFAULT_KAFKA_NAME)
+        url = fetch(env, "#{kafka_name}_URL")
+        pems = CERTIFICATES.transform_values { |suffix| fetch(env, "#{kafka_name}_#{suffix}") }
+        config.brokers = brokers(url)
+        config.security_protocol = :ssl
+        pems.each { |key, pem| config.public_send("#{key}=", write_certificate(key, pem)) }
+        prefix = env["#{kafka_name}_PREFIX"]
+        config.group_id_prefix = prefix if present?(prefix) && config.group_id_prefix.nil?
         disable_hostname_verification(config)
         config
       end
 
-      # "kafka+ssl://a:9096,kafka+ssl://b:9096" -> ["a:9096", "b:9096"]
+      # "kafka+ssl://a:9096,kafka+ssl://b" -> ["a:9096", "b"]
       def brokers(kafka_url)
-        kafka_url.split(",").map(&:strip).reject(&:empty?).map do |url|
-          uri = URI.parse(url)
-          raise ConfigError, "KAFKA_URL entry #{url.inspect} has no host and port" unless uri.host && uri.port
-
-          "#{uri.host}:#{uri.port}"
-        rescue URI::InvalidURIError => e
-          raise ConfigError, "KAFKA_URL entry #{url.inspect} is not a URL: #{e.message}"
-        end
+        kafka_url.split(",").map { |entry| entry.strip.sub(%r{\A[a-z][a-z0-9+.-]*://}i, "").chomp("/") }
+                 .reject(&:empty?)
       end
 
       private
 
-      def ssl?(kafka_url)
-        kafka_url.split(",").any? { |url| url.strip.start_with?("kafka+ssl://") }
-      end
-
       def fetch(env, variable)
         value = env[variable]
-        return value if present?(value)
+        raise MissingVariable, variable unless present?(value)
 
-        raise ConfigError, "#{variable} is not set: racecar/heroku needs KAFKA_URL, KAFKA_TRUSTED_CERT, " \
-                           "KAFKA_CLIENT_CERT and KAFKA_CLIENT_CERT_KEY (set by Heroku's Kafka add-on)"
+        value
       end
 
       def present?(value)
         !value.nil? && !value.strip.empty?
       end
 
-      def write_certificate(variable, pem)
-        file = Tempfile.new(["racecar-#{variable.downcase.tr('_', '-')}", ".pem"])
+      def write_certificate(key, pem)
+        file = Tempfile.new(["racecar-#{key.to_s.delete_suffix('_location').tr('_', '-')}-", ".pem"])
         file.chmod(0o600)
         file.write(pem)
         file.flush
@@ -99,4 +125,5 @@ module Racecar
   end
 end
 
-Racecar::Heroku.configure(Racecar.config)
+$stderr.puts("=> Loading configuration from Heroku Kafka ENVs")
+Racecar::Heroku.load_or_exit

@@ -6,16 +6,21 @@ module Racecar
   # A file whose modification time says when the consumer last completed a
   # loop: the running consumer touches it on every `main_loop` event (at most
   # a few times per second), deletes it when shutting down gracefully, and
-  # `racecarctl liveness_probe` checks its age.
+  # `racecarctl liveness_probe` checks its age. The check's messages are
+  # upstream Racecar's, as health check logs are searched for them.
   #
   # Requires nothing but the errors file, so the probe command stays fast.
   class LivenessProbe
+    FAILED = "Racecar healthcheck failed"
+
     # Touching costs a syscall; loops can run thousands of times per second.
     MAX_TOUCHES_PER_SECOND = 4
 
     attr_reader :file_path, :max_interval
 
+    # instrumenter: defaults to Racecar.instrumenter when installed.
     def initialize(file_path:, max_interval:, instrumenter: nil, clock: nil)
+      @configured_path = file_path
       @file_path = File.expand_path(file_path.to_s)
       @max_interval = max_interval
       @instrumenter = instrumenter
@@ -30,6 +35,7 @@ module Racecar
     # the probe reports the consumer as not (yet) alive.
     def install
       ensure_writable!
+      @instrumenter ||= Racecar.instrumenter
       @subscriptions << @instrumenter.subscribe("main_loop") { touch_quietly }
       @subscriptions << @instrumenter.subscribe("shut_down") { delete }
       self
@@ -67,15 +73,31 @@ module Racecar
       nil
     end
 
-    # [true, nil] when the file was modified within max_interval seconds of
-    # `now`, otherwise [false, reason].
+    # [true, nil] when the file was modified less than max_interval seconds
+    # before `now`, otherwise [false, message].
     def check(now: Time.now)
-      age = now - File.mtime(@file_path)
-      return [true, nil] if age <= @max_interval
+      modified = File.mtime(@file_path)
+      age = now - modified
+      return [true, nil] if age < @max_interval
 
-      [false, format("last update %.1fs ago > %ss", age, format_interval)]
+      [false, "#{FAILED}: No liveness within interval #{format_interval}s. " \
+              "Last liveness at #{modified}, #{age.round(3)} seconds ago."]
     rescue Errno::ENOENT
-      [false, "file missing"]
+      [false, "#{FAILED}: Liveness file not found `#{@configured_path}`"]
+    end
+
+    # Upstream's names for the check: true/false, or the process exits 1
+    # after printing why to stderr.
+    def liveness_event_within_interval?
+      check.first
+    end
+
+    def check_liveness_within_interval!
+      alive, message = check
+      return true if alive
+
+      $stderr.puts(message)
+      Process.exit(1)
     end
 
     private
@@ -104,8 +126,9 @@ module Racecar
         end
       return unless problem
 
-      raise ConfigError, "liveness_probe_file_path #{@file_path} is not writable: #{problem} " \
-                         "(set liveness_probe_file_path / RACECAR_LIVENESS_PROBE_FILE_PATH to a writable path)"
+      raise ConfigError, "Liveness probe configuration error: `liveness_probe_file_path` must be set to a " \
+                         "writable file path.\n  liveness_probe_file_path #{@file_path} is not writable: #{problem}. " \
+                         "Set `RACECAR_LIVENESS_PROBE_FILE_PATH` to a writable path."
     end
   end
 end

@@ -130,12 +130,12 @@ RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli, :cli_integra
     _out, err, status = racecarctl("liveness_probe", env: ctl_env)
     racecar.signal("CONT")
     expect(status.exitstatus).to eq(1)
-    expect(err).to match(/last update \d+\.\ds ago > 2s/)
+    expect(err).to match(/\ARacecar healthcheck failed: No liveness within interval 2s\. Last liveness at .+, \d+\.\d+ seconds ago\.\n\z/)
 
     racecar.signal("TERM")
     expect(racecar.wait(timeout: 30)&.exitstatus).to eq(0), racecar.describe
     _out, err, status = racecarctl("liveness_probe", env: ctl_env)
-    expect([status.exitstatus, err]).to eq([1, "racecarctl liveness_probe: #{probe_file}: file missing\n"])
+    expect([status.exitstatus, err]).to eq([1, "Racecar healthcheck failed: Liveness file not found `#{probe_file}`\n"])
   end
 
   it "fails at start, naming the path and the setting, when the liveness file cannot be written" do

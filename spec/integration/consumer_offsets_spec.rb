@@ -207,7 +207,7 @@ RSpec.describe "Consumer offsets", :kafka do
     start_consumer(klass.new, config: spec_config(group_id_prefix: prefix))
       .tap { eventually(message: "the message") { processed.any? } }.stop
 
-    derived = "#{prefix}#{name.sub(/Consumer\z/, '').gsub(/([a-z\d])([A-Z])/, '\1-\2').downcase}-consumer"
+    derived = "#{prefix}#{name.gsub(/([a-z])([A-Z])/, '\1-\2').downcase}" # upstream's rule
     expect(committed_offsets(derived, topic, 0)).to eq(0 => 1)
   end
 end

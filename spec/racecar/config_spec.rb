@@ -29,8 +29,9 @@ RSpec.describe Racecar::Config do
       expect([config.datadog_enabled?, config.ssl_verify_hostname?]).to eq([false, true])
     end
 
-    it "starts without a consumer class, subscriptions or error handler" do
-      expect([config.consumer_class, config.subscriptions, config.error_handler]).to eq([nil, [], nil])
+    it "starts without a consumer class or subscriptions, and with upstream's do-nothing error handler" do
+      expect([config.consumer_class, config.subscriptions]).to eq([nil, []])
+      expect(config.error_handler).to eq(Racecar::Config::NO_ERROR_HANDLER)
     end
   end
 
@@ -42,7 +43,7 @@ RSpec.describe Racecar::Config do
 
     it "reject an invalid value, naming the key, the value and what is allowed" do
       expect { config.log_level = :loud }
-        .to raise_error(Racecar::ConfigError, 'Invalid value for log_level: :loud; allowed values: debug, info, warn, error')
+        .to raise_error(Racecar::ConfigError, 'Invalid value for log_level: :loud; allowed values: debug, info, warn, error, fatal, unknown')
     end
 
     it "keep the old value after a rejected one" do
@@ -58,7 +59,7 @@ RSpec.describe Racecar::Config do
 
     it "reject an unknown name with a suggestion" do
       expect { config[:brokr] = ["a:1"] }
-        .to raise_error(Racecar::ConfigError, "Unknown setting brokr. Did you mean brokers?")
+        .to raise_error(Racecar::ConfigError, "unknown configuration variable brokr. Did you mean brokers?")
     end
   end
 
@@ -74,7 +75,7 @@ RSpec.describe Racecar::Config do
 
     it "raises with a suggestion from setting!" do
       expect { described_class.setting!(:heartbeat_intervall) }
-        .to raise_error(Racecar::ConfigError, "Unknown setting heartbeat_intervall. Did you mean heartbeat_interval?")
+        .to raise_error(Racecar::ConfigError, "unknown configuration variable heartbeat_intervall. Did you mean heartbeat_interval?")
     end
   end
 
@@ -95,18 +96,18 @@ RSpec.describe Racecar::Config do
     it "are applied over the defaults, each coerced to its type" do
       expect(config).to have_attributes(
         brokers: %w[kafka1:9092 kafka2:9092], offset_commit_interval: 5, max_wait_time: 1.5,
-        pause_with_exponential_backoff: true, partitioner: "murmur2", datadog_tags: %w[env:test team:core],
+        pause_with_exponential_backoff: true, partitioner: :murmur2, datadog_tags: %w[env:test team:core],
         consumer: ["partition.assignment.strategy=range,roundrobin", "client.rack=a"]
       )
     end
 
-    context "with a boolean other than true or false" do
-      let(:env) { { "RACECAR_DATADOG_ENABLED" => "1" } }
+    context "with a boolean other than true, false, 1 or 0" do
+      let(:env) { { "RACECAR_DATADOG_ENABLED" => "yes" } }
 
       it "raises, naming the variable and the key" do
         expect { config }.to raise_error(
           Racecar::ConfigError,
-          'Invalid value for datadog_enabled (from RACECAR_DATADOG_ENABLED): "1"; expected true or false'
+          'Invalid value for datadog_enabled (from RACECAR_DATADOG_ENABLED): "yes"; expected true or false'
         )
       end
     end
@@ -177,7 +178,7 @@ RSpec.describe Racecar::Config do
       config.load_file(path, "production")
       expect(config).to have_attributes(
         client_id: "common-client", max_wait_time: 3, brokers: %w[prod-kafka1:9092 prod-kafka2:9092],
-        security_protocol: "ssl"
+        security_protocol: :ssl
       )
     end
 
@@ -234,9 +235,9 @@ RSpec.describe Racecar::Config do
       expect(config.group_id).to eq("bacon-consumer")
     end
 
-    it "derives a group id with namespaces joined by dashes" do
+    it "derives a group id keeping namespaces, as upstream does" do
       config.load_consumer_class(consumer_class("Foo::BarConsumer"))
-      expect(config.group_id).to eq("foo-bar-consumer")
+      expect(config.group_id).to eq("foo::bar-consumer")
     end
 
     it "prefixes a derived group id with group_id_prefix" do
@@ -309,8 +310,8 @@ RSpec.describe Racecar::Config do
       config.max_wait_time = 2
       expect { config.validate! }.to raise_error(
         Racecar::ConfigError,
-        "brokers must name at least one broker (host:port), but it is empty\n" \
-        "socket_timeout (1) must be greater than max_wait_time (2)"
+        "`brokers` must not be empty: name at least one broker (host:port)\n" \
+        "`socket_timeout` must be longer than `max_wait_time` (socket_timeout is 1, max_wait_time is 2)"
       )
     end
   end

@@ -28,15 +28,15 @@ RSpec.describe "racecarctl", :cli do
       end
     end
 
-    it "prints the list to stderr and exits 1 without a command" do
-      _out, err, status = ctl
-      expect([status.exitstatus, err]).to match([1, /Commands:/])
+    it "lists the commands on stdout and exits 0 without a command, as upstream" do
+      out, _err, status = ctl
+      expect([status.exitstatus, out])
+        .to eq([0, "No command specified. Commands:\n - status\n - stop\n - produce\n - liveness_probe\n"])
     end
 
-    it "names an unknown command and the known ones, exiting 1" do
+    it "names an unknown command, exiting 1" do
       _out, err, status = ctl("restart")
-      expect(status.exitstatus).to eq(1)
-      expect(err).to eq("racecarctl: unknown command \"restart\"; commands: stop, status, produce, liveness_probe, help\n")
+      expect([status.exitstatus, err]).to eq([1, "Error: invalid command: restart\n"])
     end
 
     it "shows a command's options with --help" do
@@ -46,29 +46,34 @@ RSpec.describe "racecarctl", :cli do
   end
 
   describe "status" do
-    it "says running and exits 0 when the pidfile names a live process" do
+    it "says running with the pid when the pidfile names a live process" do
       pid = spawn_sleeper
       File.write(pidfile, "#{pid}\n")
       out, _err, status = ctl("status", "--pidfile", "racecar.pid")
-      expect(status.exitstatus).to eq(0)
-      expect(out).to eq("racecar is running (pid #{pid}, pidfile #{File.realpath(pidfile)})\n")
+      expect([status.exitstatus, out]).to eq([0, "running (PID = #{pid})\n"])
     end
 
-    it "says not running and exits 1 for a stale pidfile" do
+    it "says dead for a stale pidfile" do
       File.write(pidfile, "#{dead_pid}\n")
       out, _err, status = ctl("status", "--pidfile", pidfile)
-      expect(status.exitstatus).to eq(1)
-      expect(out).to match(/\Aracecar is not running: no process with pid \d+ \(stale pidfile/)
+      expect([status.exitstatus, out]).to eq([0, "dead\n"])
     end
 
-    it "says not running and exits 1 without a pidfile" do
+    it "says exited without a pidfile" do
       out, _err, status = ctl("status", "--pidfile", pidfile)
-      expect([status.exitstatus, out]).to eq([1, "racecar is not running: pidfile #{pidfile} does not exist\n"])
+      expect([status.exitstatus, out]).to eq([0, "exited\n"])
     end
 
-    it "requires --pidfile" do
+    it "takes the pidfile from RACECAR_PIDFILE" do
+      pid = spawn_sleeper
+      File.write(pidfile, "#{pid}\n")
+      out, _err, status = ctl("status", env: { "RACECAR_PIDFILE" => pidfile })
+      expect([status.exitstatus, out]).to eq([0, "running (PID = #{pid})\n"])
+    end
+
+    it "needs a pidfile" do
       _out, err, status = ctl("status")
-      expect([status.exitstatus, err]).to eq([1, "racecarctl: status: missing argument: --pidfile\n"])
+      expect([status.exitstatus, err]).to eq([1, "Error: No pidfile specified\n"])
     end
   end
 
@@ -78,14 +83,13 @@ RSpec.describe "racecarctl", :cli do
       File.write(pidfile, "#{pid}\n")
       out, _err, status = ctl("stop", "--pidfile", pidfile)
       expect(status.exitstatus).to eq(0)
-      expect(out).to eq("Stopped racecar (pid #{pid})\n")
+      expect(out).to match(/\A(Waiting for Racecar process to stop\.\.\.\n)?Racecar stopped\n\z/)
       expect(process_alive?(pid)).to be(false)
     end
 
-    it "exits 1 with a message when nothing is running" do
-      _out, err, status = ctl("stop", "--pidfile", pidfile)
-      expect(status.exitstatus).to eq(1)
-      expect(err).to eq("racecarctl: racecar is not running: pidfile #{pidfile} does not exist\n")
+    it "says so and exits 0 when nothing is running" do
+      out, _err, status = ctl("stop", "--pidfile", pidfile)
+      expect([status.exitstatus, out]).to eq([0, "Racecar is not currently running\n"])
     end
 
     it "exits 1 when the process outlives --timeout" do
@@ -102,20 +106,23 @@ RSpec.describe "racecarctl", :cli do
   describe "produce" do
     it "requires a topic and a value" do
       _out, err, status = ctl("produce", "-v", "hello")
-      expect([status.exitstatus, err]).to eq([1, "racecarctl: produce: missing argument: --topic\n"])
+      expect([status.exitstatus, err]).to eq([1, "Error: no topic specified\n"])
+      _out, err, status = ctl("produce", "-t", "greetings")
+      expect([status.exitstatus, err]).to eq([1, "Error: no message value specified\n"])
     end
   end
 
   describe "liveness_probe (with config files)" do
-    it "takes its settings from config/racecar.yml" do
+    it "takes its settings from the RAILS_ENV section of config/racecar.yml" do
       probe_file = File.join(@dir, "from-yaml-alive")
       FileUtils.mkdir_p(File.join(@dir, "config"))
       File.write(File.join(@dir, "config", "racecar.yml"),
-                 "development:\n  liveness_probe_file_path: #{probe_file}\n  liveness_probe_max_interval: 30\n")
-      _out, err, status = ctl("liveness_probe")
-      expect([status.exitstatus, err]).to eq([1, "racecarctl liveness_probe: #{probe_file}: file missing\n"])
+                 "staging:\n  liveness_probe_file_path: #{probe_file}\n  liveness_probe_max_interval: 30\n")
+      _out, err, status = ctl("liveness_probe", env: { "RAILS_ENV" => "staging" })
+      expect([status.exitstatus, err])
+        .to eq([1, "Racecar healthcheck failed: Liveness file not found `#{probe_file}`\n"])
       File.write(probe_file, "")
-      expect(ctl("liveness_probe")[2].exitstatus).to eq(0)
+      expect(ctl("liveness_probe", env: { "RAILS_ENV" => "staging" })[2].exitstatus).to eq(0)
     end
   end
 
@@ -145,12 +152,14 @@ RSpec.describe "racecarctl", :cli do
       touch(12.3)
       _out, err, status = ctl("liveness_probe", env: env)
       expect(status.exitstatus).to eq(1)
-      expect(err).to match(/\Aracecarctl liveness_probe: #{Regexp.escape(probe_file)}: last update 12\.\ds ago > 5s\n\z/)
+      expect(err).to match(
+        /\ARacecar healthcheck failed: No liveness within interval 5s\. Last liveness at .+, 12\.\d+ seconds ago\.\n\z/
+      )
     end
 
     it "exits 1 and says so when the file is missing" do
       _out, err, status = ctl("liveness_probe", env: env)
-      expect([status.exitstatus, err]).to eq([1, "racecarctl liveness_probe: #{probe_file}: file missing\n"])
+      expect([status.exitstatus, err]).to eq([1, "Racecar healthcheck failed: Liveness file not found `#{probe_file}`\n"])
     end
 
     it "reads neither config file nor the native extension, and is fast" do

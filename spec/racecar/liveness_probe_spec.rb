@@ -105,11 +105,11 @@ RSpec.describe Racecar::LivenessProbe do
       age_file(12.3)
       alive, reason = probe(max_interval: 5).check
       expect(alive).to be(false)
-      expect(reason).to match(/\Alast update 12\.\ds ago > 5s\z/)
+      expect(reason).to match(/\ARacecar healthcheck failed: No liveness within interval 5s\. Last liveness at .+, 12\.\d+ seconds ago\.\z/)
     end
 
-    it "fails with 'file missing' when there is no file" do
-      expect(probe.check).to eq([false, "file missing"])
+    it "fails with upstream's message when there is no file" do
+      expect(probe.check).to eq([false, "Racecar healthcheck failed: Liveness file not found `#{probe.file_path}`"])
     end
   end
 end

@@ -80,7 +80,7 @@ RSpec.describe Racecar::Runner do
 
     it "puts group_id_prefix in front of a derived group id" do
       klass = consumer_class("Kitchen::BaconConsumer") { def process(message); end }
-      expect(group_id_after_run(klass, offline_config(group_id_prefix: "staging."))).to eq("staging.kitchen-bacon-consumer")
+      expect(group_id_after_run(klass, offline_config(group_id_prefix: "staging."))).to eq("staging.kitchen::bacon-consumer")
     end
 
     it "uses the class's own group_id as it is" do

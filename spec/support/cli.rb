@@ -138,7 +138,8 @@ end
 # For spec/integration/cli_*_spec.rb: run the real exe/racecar against the
 # broker from `bin/kafka start` on 127.0.0.1:9092.
 module CliIntegrationHelpers
-  BROKER = "127.0.0.1:9092"
+  # KAFKA_PORT as in KafkaHelpers, so these specs also run against a broker of one's own.
+  BROKER = "127.0.0.1:#{ENV.fetch('KAFKA_PORT', '9092')}"
 
   def unique_name(prefix)
     require "securerandom"

@@ -29,6 +29,7 @@ module Racecar
       # A missing value: lists become empty, optional keys unset, the rest
       # cannot be unset because the runner needs a value.
       def empty(setting)
+        return nil if setting.default.nil? && setting.nullable?
         return [] if %i[list properties].include?(setting.type)
         return nil if setting.nullable?
 
@@ -72,12 +73,13 @@ module Racecar
         end
       end
 
-      # Strict on purpose: "yes", "1" or "TRUE" in an env var are more often a
-      # typo than an intent, and a silently false flag is hard to notice.
+      # Strict on purpose: "yes" or "TRUE" in an env var are more often a typo
+      # than an intent, and a silently false flag is hard to notice. "1" and
+      # "0" are accepted because upstream Racecar accepts them.
       def coerce_boolean(setting, value)
         case value
-        when true, "true" then true
-        when false, "false" then false
+        when true, "true", "1" then true
+        when false, "false", "0" then false
         else raise Invalid, expectation(setting)
         end
       end
@@ -102,7 +104,8 @@ module Racecar
       def coerce_enum(setting, value)
         raise Invalid, expectation(setting) unless value.is_a?(String) || value.is_a?(Symbol)
 
-        enum_value(setting, value.to_s.strip)
+        text = enum_value(setting, value.to_s.strip)
+        setting.symbol? ? text.to_sym : text
       end
 
       def enum_value(setting, text)

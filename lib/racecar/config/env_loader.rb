@@ -24,11 +24,12 @@ module Racecar
 
       # Spell-checks the setting name rather than the whole variable name:
       # the shared RACECAR_ prefix would make every variable look alike.
+      # Starts with upstream Racecar's words, which people match on.
       def unknown_message(variable)
         name = variable.delete_prefix(PREFIX).downcase
         suggestion = Config.suggestion(name)
         hint = suggestion ? " Did you mean #{Config.setting(suggestion).env_name}?" : ""
-        "Unknown environment variable #{variable}: racecar has no setting #{name}.#{hint}"
+        "unknown environment variable #{variable}: racecar has no setting #{name}.#{hint}"
       end
     end
   end

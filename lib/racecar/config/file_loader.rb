@@ -45,7 +45,7 @@ module Racecar
 
         suggestion = Config.suggestion(key)
         hint = suggestion ? " Did you mean #{suggestion}?" : ""
-        raise ConfigError, "Unknown key #{key} in section #{environment} of #{path}.#{hint}"
+        raise ConfigError, "unknown configuration variable #{key} in section #{environment} of #{path}.#{hint}"
       end
     end
   end

@@ -2,11 +2,15 @@
 
 module Racecar
   class Config
-    # Derives a consumer group id from a class name: BaconConsumer ->
-    # bacon-consumer. Namespaces are joined with a dash too
-    # (Foo::BarConsumer -> foo-bar-consumer) so the id stays one readable
-    # token in broker tooling, without "::" in it.
+    # Derives a consumer group id from a class name exactly as upstream
+    # Racecar does: a dash between each lower-case letter and the upper-case
+    # letter after it, then everything down-cased (BaconConsumer ->
+    # bacon-consumer, Foo::BarConsumer -> foo::bar-consumer,
+    # HTTPEventsConsumer -> httpevents-consumer). A prettier rule would move
+    # every migrated consumer to a new group, away from its committed offsets.
     module GroupId
+      LOWER_UPPER = /[a-z][A-Z]/.freeze
+
       module_function
 
       def derive(class_name, prefix = nil)
@@ -14,12 +18,7 @@ module Racecar
       end
 
       def dasherize(class_name)
-        class_name.to_s
-                  .gsub("::", "-")
-                  .gsub(/([A-Z\d]+)([A-Z][a-z])/, '\1-\2')
-                  .gsub(/([a-z\d])([A-Z])/, '\1-\2')
-                  .tr("_", "-")
-                  .downcase
+        class_name.to_s.gsub(LOWER_UPPER) { |pair| "#{pair[0]}-#{pair[1]}" }.downcase
       end
     end
   end

@@ -83,7 +83,12 @@ module Racecar
 
       def security
         properties = SECURITY.to_h { |name, property| [property, @config.public_send(name)] }
-        properties["ssl.endpoint.identification.algorithm"] = "none" unless @config.ssl_verify_hostname
+        unless @config.ssl_verify_hostname
+          # Upstream's meaning: no verification of the broker certificate at
+          # all (enable.ssl.certificate.verification=false), host name included.
+          properties["enable.ssl.certificate.verification"] = false
+          properties["ssl.endpoint.identification.algorithm"] = "none"
+        end
         properties
       end
 

@@ -12,21 +12,25 @@ module Racecar
     class Setting
       TYPES = %i[string integer seconds boolean list enum enum_list properties].freeze
 
-      attr_reader :name, :type, :default, :description, :allowed, :bound, :rdkafka
+      attr_reader :name, :type, :default, :description, :allowed, :bound, :rdkafka, :ignored
 
       # bound: :positive (> 0), :non_negative (>= 0), :pause (-1 or >= 0),
       # or a number n meaning ">= n". rdkafka names the librdkafka property
-      # the key feeds, for documentation only.
+      # the key feeds, for documentation only. symbol: an enum stored as a
+      # Symbol. ignored: why a key upstream has means nothing here (it is
+      # accepted, and its use logged once at start).
       def initialize(name:, type:, default:, description:, allowed: nil, bound: nil,
-                     nullable: default.nil?, secret: false, rdkafka: nil)
+                     nullable: default.nil?, secret: false, rdkafka: nil, symbol: false, ignored: nil)
         raise ArgumentError, "unknown setting type #{type.inspect}" unless TYPES.include?(type)
 
         @name = name.to_sym
         @type = type
-        @default = deep_freeze(default)
+        @default = deep_freeze(symbol && default ? default.to_sym : default)
         @description = description.freeze
         @allowed = allowed&.map { |value| value.to_s.freeze }&.freeze
         @bound = bound
+        @symbol = symbol
+        @ignored = ignored&.freeze
         @nullable = nullable
         @secret = secret || Masking.secret_name?(@name)
         @rdkafka = rdkafka&.freeze
@@ -39,6 +43,10 @@ module Racecar
 
       def secret?
         @secret
+      end
+
+      def symbol?
+        @symbol
       end
 
       # RACECAR_MAX_WAIT_TIME for max_wait_time.
@@ -73,7 +81,7 @@ module Racecar
         {
           name: name, type: type, default: default, description: description, allowed: allowed,
           bound: bound, nullable: nullable?, secret: secret?, env_name: env_name, flag: flag,
-          rdkafka: rdkafka
+          rdkafka: rdkafka, symbol: symbol?, ignored: ignored
         }
       end
 

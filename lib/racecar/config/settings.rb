@@ -1,12 +1,16 @@
 # frozen_string_literal: true
 
+require "tmpdir"
 require_relative "setting"
 
 module Racecar
   class Config
-    # Every configuration key, in the order the manual presents them. The
-    # defaults follow upstream Racecar except where a measurement said
-    # otherwise (see min_message_queue_size).
+    # Every configuration key, in the order the manual presents them. Names,
+    # types, defaults and allowed values follow upstream Racecar 2.12, so a
+    # 2.12 config starts unchanged; a default differs only where a
+    # measurement said so (min_message_queue_size), and some keys accept more
+    # (zstd, more log levels). `symbol: true` keys read back as Symbols
+    # (:ssl), as upstream apps compare them that way.
     SETTINGS = [
       # Basic
       Setting.new(name: :brokers, type: :list, default: ["localhost:9092"], nullable: false,
@@ -26,7 +30,7 @@ module Racecar
       # Logging
       Setting.new(name: :logfile, type: :string, default: nil,
                   description: "File to append racecar's log to; standard output when not set"),
-      Setting.new(name: :log_level, type: :enum, default: "info", allowed: %w[debug info warn error],
+      Setting.new(name: :log_level, type: :enum, default: "info", allowed: %w[debug info warn error fatal unknown],
                   description: "Level of racecar's own log"),
 
       # Checkpointing
@@ -67,7 +71,7 @@ module Racecar
                                "defines statistics_callback; 0 disables"),
 
       # Memory & network
-      Setting.new(name: :max_bytes, type: :integer, default: 52_428_800, bound: 1, rdkafka: "fetch.max.bytes",
+      Setting.new(name: :max_bytes, type: :integer, default: 10_485_760, bound: 1, rdkafka: "fetch.max.bytes",
                   description: "Most bytes one fetch response may carry"),
       # librdkafka 2.0.2 stops fetching a partition once this many messages are
       # queued and only looks again on its one-second timer, so the default is
@@ -83,7 +87,7 @@ module Racecar
                   description: "Assignors, in order of preference; cooperative-sticky cannot be combined"),
 
       # SSL
-      Setting.new(name: :security_protocol, type: :enum, default: nil,
+      Setting.new(name: :security_protocol, type: :enum, default: nil, symbol: true,
                   allowed: %w[plaintext ssl sasl_plaintext sasl_ssl], rdkafka: "security.protocol",
                   description: "Protocol used to talk to brokers"),
       Setting.new(name: :ssl_ca_location, type: :string, default: nil, rdkafka: "ssl.ca.location",
@@ -100,9 +104,12 @@ module Racecar
                   description: "Client private key (PEM) used to authenticate"),
       Setting.new(name: :ssl_key_password, type: :string, default: nil, secret: true,
                   rdkafka: "ssl.key.password", description: "Password of the client private key"),
+      # false turns certificate verification off altogether, as it does in
+      # upstream Racecar (which maps it to enable.ssl.certificate.verification):
+      # a config that connects there must connect here.
       Setting.new(name: :ssl_verify_hostname, type: :boolean, default: true,
-                  rdkafka: "ssl.endpoint.identification.algorithm",
-                  description: "Check that the broker certificate matches its host name"),
+                  rdkafka: "enable.ssl.certificate.verification",
+                  description: "Verify the broker certificate (chain and host name); false turns verification off"),
 
       # SASL
       Setting.new(name: :sasl_mechanism, type: :enum, default: nil,
@@ -124,33 +131,37 @@ module Racecar
                   description: "Username for the PLAIN and SCRAM mechanisms"),
       Setting.new(name: :sasl_password, type: :string, default: nil, secret: true, rdkafka: "sasl.password",
                   description: "Password for the PLAIN and SCRAM mechanisms"),
+      # Racecar 1 used it; Racecar 2 accepts and ignores it, and so does racecar.
+      Setting.new(name: :sasl_over_ssl, type: :boolean, default: true, ignored: "security_protocol decides",
+                  description: "Accepted for compatibility and ignored; security_protocol sasl_ssl means SASL over SSL"),
 
       # Producing
-      Setting.new(name: :partitioner, type: :enum, default: "consistent_random",
+      Setting.new(name: :partitioner, type: :enum, default: "consistent_random", symbol: true,
                   allowed: %w[consistent consistent_random murmur2 murmur2_random fnv1a fnv1a_random],
                   rdkafka: "partitioner", description: "How a produced message's key picks its partition"),
-      Setting.new(name: :producer_compression_codec, type: :enum, default: nil,
-                  allowed: %w[gzip lz4 snappy zstd], rdkafka: "compression.codec",
-                  description: "Compress produced messages with this codec; not set means uncompressed"),
+      Setting.new(name: :producer_compression_codec, type: :enum, default: nil, symbol: true,
+                  allowed: %w[none gzip lz4 snappy zstd], rdkafka: "compression.codec",
+                  description: "Compress produced messages with this codec; none or not set means uncompressed"),
 
       # Datadog
       Setting.new(name: :datadog_enabled, type: :boolean, default: false,
                   description: "Send metrics to a Datadog agent"),
-      Setting.new(name: :datadog_host, type: :string, default: "localhost",
-                  description: "Host of the Datadog agent"),
-      Setting.new(name: :datadog_port, type: :integer, default: 8125, bound: 1,
-                  description: "UDP port of the Datadog agent"),
+      # Not set: DD_AGENT_HOST / DD_DOGSTATSD_PORT, else localhost:8125.
+      Setting.new(name: :datadog_host, type: :string, default: nil,
+                  description: "Host of the Datadog agent; DD_AGENT_HOST or localhost when not set"),
+      Setting.new(name: :datadog_port, type: :integer, default: nil, bound: 1,
+                  description: "UDP port of the Datadog agent; DD_DOGSTATSD_PORT or 8125 when not set"),
       Setting.new(name: :datadog_socket_path, type: :string, default: nil,
                   description: "Unix socket of the Datadog agent; wins over host and port when set"),
-      Setting.new(name: :datadog_namespace, type: :string, default: "racecar",
-                  description: "Prefix of every metric name"),
-      Setting.new(name: :datadog_tags, type: :list, default: [],
+      Setting.new(name: :datadog_namespace, type: :string, default: nil,
+                  description: "Prefix of every metric name; racecar when not set"),
+      Setting.new(name: :datadog_tags, type: :list, default: nil,
                   description: "Tags added to every metric, such as env:production"),
 
       # Liveness probe
       Setting.new(name: :liveness_probe_enabled, type: :boolean, default: false,
                   description: "Touch liveness_probe_file_path after every poll loop"),
-      Setting.new(name: :liveness_probe_file_path, type: :string, default: "/tmp/racecar-liveness",
+      Setting.new(name: :liveness_probe_file_path, type: :string, default: File.join(Dir.tmpdir, "racecar-liveness"),
                   nullable: true, description: "File whose modification time shows the consumer is alive"),
       Setting.new(name: :liveness_probe_max_interval, type: :seconds, default: 5, bound: :positive,
                   description: "Oldest the liveness file may be for `racecarctl liveness_probe` to pass"),
@@ -166,6 +177,13 @@ module Racecar
                   description: "Where a daemonized consumer writes its pid"),
       Setting.new(name: :require, type: :list, default: [],
                   description: "Libraries to require before the consumer class is loaded"),
+
+      # Upstream runs one librdkafka consumer per subscribed topic and rotates
+      # between them; racecar's one consumer serves every topic fairly.
+      Setting.new(name: :multi_subscription_strategy, type: :enum, default: "exhaust-topic",
+                  allowed: %w[round-robin exhaust-topic],
+                  ignored: "racecar runs one group member for all subscribed topics and serves them in turn",
+                  description: "Accepted for compatibility and ignored: one consumer serves every topic in turn"),
 
       # Pass-through
       Setting.new(name: :consumer, type: :properties, default: [],

@@ -4,15 +4,20 @@ module Racecar
   class Config
     # Checks that involve more than one key; single values are checked when
     # they are set. Every problem is reported at once, each naming the keys
-    # and values involved, so a user fixes a config in one round.
+    # and values involved, so a user fixes a config in one round. Where
+    # upstream Racecar has the same check, its sentence comes first, word for
+    # word, since people match on it. What upstream accepts is never a
+    # problem here: doubtful combinations it accepts are only warnings.
     module Validator
       CREDENTIAL_MECHANISMS = %w[PLAIN SCRAM-SHA-256 SCRAM-SHA-512].freeze
       SASL_PROTOCOLS = %w[sasl_plaintext sasl_ssl].freeze
 
       CHECKS = %i[
-        brokers socket_timeout heartbeat_interval max_poll_interval max_pause_timeout
-        liveness_probe sasl_protocol sasl_credentials assignment_strategy subscriptions
+        brokers socket_timeout max_poll_interval max_pause_timeout
+        liveness_probe sasl_credentials assignment_strategy subscriptions
       ].freeze
+
+      WARNINGS = %i[heartbeat_interval sasl_protocol].freeze
 
       module_function
 
@@ -20,8 +25,14 @@ module Racecar
         CHECKS.filter_map { |check| send(:"check_#{check}", config) }
       end
 
+      def warnings(config)
+        WARNINGS.filter_map { |check| send(:"check_#{check}", config) }
+      end
+
       def check_brokers(config)
-        "brokers must name at least one broker (host:port), but it is empty" if config.brokers.empty?
+        return unless config.brokers.nil? || config.brokers.empty?
+
+        "`brokers` must not be empty: name at least one broker (host:port)"
       end
 
       # The broker may hold a fetch for max_wait_time; a shorter socket
@@ -29,14 +40,17 @@ module Racecar
       def check_socket_timeout(config)
         return if config.socket_timeout > config.max_wait_time
 
-        "socket_timeout (#{config.socket_timeout}) must be greater than max_wait_time (#{config.max_wait_time})"
+        "`socket_timeout` must be longer than `max_wait_time` " \
+          "(socket_timeout is #{config.socket_timeout}, max_wait_time is #{config.max_wait_time})"
       end
 
+      # A warning: upstream accepts it, but the group coordinator may drop a
+      # member whose heartbeats come no more often than its session timeout.
       def check_heartbeat_interval(config)
         return if config.heartbeat_interval < config.session_timeout
 
-        "heartbeat_interval (#{config.heartbeat_interval}) must be less than " \
-          "session_timeout (#{config.session_timeout})"
+        "heartbeat_interval (#{config.heartbeat_interval}) should be less than " \
+          "session_timeout (#{config.session_timeout}), or the group may drop this consumer"
       end
 
       # librdkafka refuses max.poll.interval.ms below session.timeout.ms.
@@ -47,13 +61,12 @@ module Racecar
           "session_timeout (#{config.session_timeout})"
       end
 
-      # Only with backoff: without it max_pause_timeout is never consulted.
+      # Without backoff max_pause_timeout would never be consulted.
       def check_max_pause_timeout(config)
-        return unless config.pause_with_exponential_backoff && config.max_pause_timeout
-        return unless config.max_pause_timeout < config.pause_timeout
+        return if config.max_pause_timeout.nil? || config.pause_with_exponential_backoff
 
-        "max_pause_timeout (#{config.max_pause_timeout}) must not be below pause_timeout " \
-          "(#{config.pause_timeout}) when pause_with_exponential_backoff is true"
+        "`max_pause_timeout` only makes sense when `pause_with_exponential_backoff` is enabled " \
+          "(max_pause_timeout is #{config.max_pause_timeout}, pause_with_exponential_backoff is false)"
       end
 
       def check_liveness_probe(config)
@@ -62,17 +75,20 @@ module Racecar
         "liveness_probe_file_path must be set when liveness_probe_enabled is true"
       end
 
+      # A warning: librdkafka ignores the SASL keys without a SASL protocol,
+      # and upstream accepts such a config (say, SASL set only in production).
       def check_sasl_protocol(config)
-        return if config.sasl_mechanism.nil? || SASL_PROTOCOLS.include?(config.security_protocol)
+        return if config.sasl_mechanism.nil? || SASL_PROTOCOLS.include?(config.security_protocol.to_s)
 
         "sasl_mechanism is #{config.sasl_mechanism} but security_protocol is " \
-          "#{config.security_protocol || 'not set (plaintext)'}; SASL needs security_protocol " \
+          "#{config.security_protocol || 'not set (plaintext)'}, so SASL is not used; SASL needs security_protocol " \
           "#{SASL_PROTOCOLS.join(' or ')}"
       end
 
+      # librdkafka refuses to create the client in this case anyway.
       def check_sasl_credentials(config)
         return unless CREDENTIAL_MECHANISMS.include?(config.sasl_mechanism)
-        return unless SASL_PROTOCOLS.include?(config.security_protocol)
+        return unless SASL_PROTOCOLS.include?(config.security_protocol.to_s)
 
         missing = %i[sasl_username sasl_password].select { |key| config.public_send(key).nil? }
         return if missing.empty?

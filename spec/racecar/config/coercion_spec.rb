@@ -150,7 +150,11 @@ RSpec.describe Racecar::Config::Coercion do
       expect([coerce(boolean, "true"), coerce(boolean, "false")]).to eq([true, false])
     end
 
-    %w[yes no 1 0 TRUE on].each do |text|
+    it "parses 1 and 0, as upstream Racecar does" do
+      expect([coerce(boolean, "1"), coerce(boolean, "0")]).to eq([true, false])
+    end
+
+    %w[yes no TRUE on].each do |text|
       it "rejects #{text.inspect}" do
         expect { coerce(boolean, text) }
           .to raise_error(Racecar::ConfigError, "Invalid value for example: #{text.inspect}; expected true or false")

@@ -21,13 +21,13 @@ RSpec.describe Racecar::Config::EnvLoader do
   it "rejects an unknown RACECAR_ variable and suggests the closest one" do
     expect { assignments("RACECAR_MAX_WAIT" => "2") }.to raise_error(
       Racecar::ConfigError,
-      "Unknown environment variable RACECAR_MAX_WAIT: racecar has no setting max_wait. " \
+      "unknown environment variable RACECAR_MAX_WAIT: racecar has no setting max_wait. " \
       "Did you mean RACECAR_MAX_WAIT_TIME?"
     )
   end
 
   it "rejects an unknown RACECAR_ variable with nothing close to suggest" do
     expect { assignments("RACECAR_ZZZZQQQQ" => "1") }
-      .to raise_error(Racecar::ConfigError, "Unknown environment variable RACECAR_ZZZZQQQQ: racecar has no setting zzzzqqqq.")
+      .to raise_error(Racecar::ConfigError, "unknown environment variable RACECAR_ZZZZQQQQ: racecar has no setting zzzzqqqq.")
   end
 end

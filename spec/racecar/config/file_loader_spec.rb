@@ -66,7 +66,7 @@ RSpec.describe Racecar::Config::FileLoader do
   it "rejects an unknown key and suggests the closest one" do
     path = file("test:\n  max_wait: 2\n")
     expect { described_class.read(path, "test") }.to raise_error(
-      Racecar::ConfigError, "Unknown key max_wait in section test of #{path}. Did you mean max_wait_time?"
+      Racecar::ConfigError, "unknown configuration variable max_wait in section test of #{path}. Did you mean max_wait_time?"
     )
   end
 

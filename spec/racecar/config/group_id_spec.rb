@@ -5,12 +5,13 @@ require_relative "../../support/config"
 RSpec.describe Racecar::Config::GroupId do
   {
     "BaconConsumer" => "bacon-consumer",
-    "Foo::BarConsumer" => "foo-bar-consumer",
-    "HTTPEventsConsumer" => "http-events-consumer",
-    "Events2Consumer" => "events2-consumer",
-    "Legacy_Consumer" => "legacy-consumer"
+    "MyFunnyConsumer" => "my-funny-consumer",
+    "Foo::BarConsumer" => "foo::bar-consumer",
+    "HTTPEventsConsumer" => "httpevents-consumer",
+    "Events2Consumer" => "events2consumer",
+    "Legacy_Consumer" => "legacy_consumer"
   }.each do |class_name, group_id|
-    it "derives #{group_id} from #{class_name}" do
+    it "derives #{group_id} from #{class_name}, as upstream does" do
       expect(described_class.derive(class_name)).to eq(group_id)
     end
   end

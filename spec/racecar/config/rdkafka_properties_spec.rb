@@ -29,7 +29,7 @@ RSpec.describe Racecar::Config::RdkafkaProperties do
         "heartbeat.interval.ms" => "10000",
         "max.poll.interval.ms" => "300000",
         "fetch.wait.max.ms" => "1000",
-        "fetch.max.bytes" => "52428800",
+        "fetch.max.bytes" => "10485760",
         "queued.min.messages" => "1000000",
         "fetch.min.bytes" => "1",
         "partition.assignment.strategy" => "range,roundrobin",

@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "tmpdir"
 require_relative "../../support/config"
 
 RSpec.describe "Racecar::Config::SETTINGS" do
@@ -40,11 +41,13 @@ RSpec.describe "Racecar::Config::SETTINGS" do
     brokers: ["localhost:9092"], client_id: "racecar", group_id: nil, fetch_messages: 1000, log_level: "info",
     offset_commit_interval: 10, session_timeout: 30, heartbeat_interval: 10, max_poll_interval: 300,
     pause_timeout: 10, pause_with_exponential_backoff: false, max_pause_timeout: nil, socket_timeout: 30,
-    max_wait_time: 1, message_timeout: 300, statistics_interval: 1, max_bytes: 52_428_800,
+    max_wait_time: 1, message_timeout: 300, statistics_interval: 1, max_bytes: 10_485_760,
     min_message_queue_size: 1_000_000, fetch_min_bytes: 1, partition_assignment_strategy: "range,roundrobin",
-    synchronous_commits: false, partitioner: "consistent_random", producer_compression_codec: nil,
-    datadog_enabled: false, datadog_host: "localhost", datadog_port: 8125, datadog_namespace: "racecar",
-    datadog_tags: [], liveness_probe_enabled: false, liveness_probe_file_path: "/tmp/racecar-liveness",
+    synchronous_commits: false, partitioner: :consistent_random, producer_compression_codec: nil,
+    datadog_enabled: false, datadog_host: nil, datadog_port: nil, datadog_namespace: nil,
+    datadog_tags: nil, liveness_probe_enabled: false,
+    liveness_probe_file_path: File.join(Dir.tmpdir, "racecar-liveness"), sasl_over_ssl: true,
+    multi_subscription_strategy: "exhaust-topic",
     liveness_probe_max_interval: 5, ssl_verify_hostname: true, consumer: [], producer: []
   }.each do |name, default|
     it "defaults #{name} to #{default.inspect}" do
@@ -62,10 +65,11 @@ RSpec.describe "Racecar::Config::SETTINGS" do
   end
 
   {
-    log_level: %w[debug info warn error],
+    log_level: %w[debug info warn error fatal unknown],
     security_protocol: %w[plaintext ssl sasl_plaintext sasl_ssl],
     sasl_mechanism: %w[GSSAPI PLAIN SCRAM-SHA-256 SCRAM-SHA-512],
-    producer_compression_codec: %w[gzip lz4 snappy zstd],
+    producer_compression_codec: %w[none gzip lz4 snappy zstd],
+    multi_subscription_strategy: %w[round-robin exhaust-topic],
     partitioner: %w[consistent consistent_random murmur2 murmur2_random fnv1a fnv1a_random],
     partition_assignment_strategy: %w[range roundrobin cooperative-sticky]
   }.each do |name, allowed|

@@ -9,24 +9,33 @@ RSpec.describe Racecar::Config::Validator do
     described_class.problems(config)
   end
 
+  def warnings
+    described_class.warnings(config)
+  end
+
   it "finds nothing wrong with the defaults" do
     expect(problems).to eq([])
   end
 
   it "requires at least one broker" do
     config.brokers = []
-    expect(problems).to eq(["brokers must name at least one broker (host:port), but it is empty"])
+    expect(problems).to eq(["`brokers` must not be empty: name at least one broker (host:port)"])
   end
 
   it "requires socket_timeout to exceed max_wait_time" do
     config.max_wait_time = 5
     config.socket_timeout = 5
-    expect(problems).to eq(["socket_timeout (5) must be greater than max_wait_time (5)"])
+    expect(problems).to eq(
+      ["`socket_timeout` must be longer than `max_wait_time` (socket_timeout is 5, max_wait_time is 5)"]
+    )
   end
 
-  it "requires heartbeat_interval to be below session_timeout" do
+  it "warns, without refusing (upstream accepts it), when heartbeat_interval is not below session_timeout" do
     config.heartbeat_interval = 30
-    expect(problems).to eq(["heartbeat_interval (30) must be less than session_timeout (30)"])
+    expect(problems).to eq([])
+    expect(warnings).to eq(
+      ["heartbeat_interval (30) should be less than session_timeout (30), or the group may drop this consumer"]
+    )
   end
 
   it "requires max_poll_interval not below session_timeout, as librdkafka does" do
@@ -37,15 +46,16 @@ RSpec.describe Racecar::Config::Validator do
   describe "max_pause_timeout" do
     before { config.max_pause_timeout = 5 }
 
-    it "may not be below pause_timeout with exponential backoff" do
+    it "may be below pause_timeout with exponential backoff (the pause is capped), as upstream allows" do
       config.pause_with_exponential_backoff = true
-      expect(problems).to eq(
-        ["max_pause_timeout (5) must not be below pause_timeout (10) when pause_with_exponential_backoff is true"]
-      )
+      expect(problems).to eq([])
     end
 
-    it "does not matter without exponential backoff" do
-      expect(problems).to eq([])
+    it "needs exponential backoff, in upstream's words" do
+      expect(problems).to eq(
+        ["`max_pause_timeout` only makes sense when `pause_with_exponential_backoff` is enabled " \
+         "(max_pause_timeout is 5, pause_with_exponential_backoff is false)"]
+      )
     end
 
     it "does not conflict with pausing forever" do
@@ -62,17 +72,19 @@ RSpec.describe Racecar::Config::Validator do
   end
 
   describe "SASL" do
-    it "requires a SASL security protocol when a mechanism is set" do
+    it "warns, without refusing (upstream accepts it), when a mechanism is set without a SASL protocol" do
       config.sasl_mechanism = "GSSAPI"
       config.security_protocol = "ssl"
-      expect(problems).to eq(
-        ["sasl_mechanism is GSSAPI but security_protocol is ssl; SASL needs security_protocol sasl_plaintext or sasl_ssl"]
+      expect(problems).to eq([])
+      expect(warnings).to eq(
+        ["sasl_mechanism is GSSAPI but security_protocol is ssl, so SASL is not used; SASL needs " \
+         "security_protocol sasl_plaintext or sasl_ssl"]
       )
     end
 
     it "says when no security protocol is set at all" do
       config.sasl_mechanism = "GSSAPI"
-      expect(problems.first).to include("security_protocol is not set (plaintext)")
+      expect(warnings.first).to include("security_protocol is not set (plaintext)")
     end
 
     %w[PLAIN SCRAM-SHA-256 SCRAM-SHA-512].each do |mechanism|
@@ -122,7 +134,7 @@ RSpec.describe Racecar::Config::Validator do
 
   it "reports every problem at once" do
     config.brokers = []
-    config.heartbeat_interval = 60
+    config.max_poll_interval = 10
     expect(problems.size).to eq(2)
   end
 end
