@@ -3,6 +3,9 @@
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
 require "racecar"
 require_relative "support/kafka"
+require_relative "support/watchdog"
+
+SPEC_WATCHDOG = SpecWatchdog.from_env
 
 RSpec.configure do |config|
   config.expect_with(:rspec) { |c| c.syntax = :expect }
@@ -14,4 +17,12 @@ RSpec.configure do |config|
   # A spec that needs the broker fails loudly when it is absent; it never skips.
   config.before(:context, :kafka) { KafkaHelpers.require_broker! }
   config.after(:context, :kafka) { KafkaHelpers.delete_created_topics }
+  # The long reliability scale runs scenarios for minutes on purpose.
+  config.define_derived_metadata(:reliability) do |meta|
+    meta[:timeout] ||= 900 if ENV["RELIABILITY_SCALE"] == "long"
+  end
+  # A hung example fails with thread backtraces and child processes instead of stalling the run.
+  config.around do |example|
+    SPEC_WATCHDOG.guard("#{example.full_description} (#{example.location})", example.metadata[:timeout]) { example.run }
+  end
 end
