@@ -4,6 +4,7 @@ require "open3"
 require "rbconfig"
 require "timeout"
 require "tmpdir"
+require_relative "kafka"
 
 # Helpers for specs that run racecar's executables and watch real processes.
 module CliSpecHelpers
@@ -136,9 +137,9 @@ class CliSpecProcess
 end
 
 # For spec/integration/cli_*_spec.rb: run the real exe/racecar against the
-# broker from `bin/kafka start` on 127.0.0.1:9092.
+# broker from `bin/kafka start` (127.0.0.1:$KAFKA_PORT, 9092 by default).
 module CliIntegrationHelpers
-  BROKER = "127.0.0.1:9092"
+  BROKER = KafkaHelpers::BROKERS
 
   def unique_name(prefix)
     require "securerandom"
