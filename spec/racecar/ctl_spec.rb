@@ -91,7 +91,6 @@ RSpec.describe "racecarctl", :cli do
     it "exits 1 when the process outlives --timeout" do
       pid = spawn_sleeper(trap_term: false)
       File.write(pidfile, "#{pid}\n")
-      sleep 0.3 # let it install its trap
       _out, err, status = ctl("stop", "--pidfile", pidfile, "--timeout", "0.5")
       expect(status.exitstatus).to eq(1)
       expect(err).to include("(pid #{pid}) is still running 0.5s after SIGTERM")
