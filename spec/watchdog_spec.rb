@@ -111,6 +111,14 @@ RSpec.describe SpecWatchdog do
     expect(seconds).to be < 30
   end
 
+  it "gives examples 20 times longer under valgrind, unless RACECAR_SPEC_TIMEOUT_SCALE says otherwise" do
+    valgrind = { "LD_PRELOAD" => "/usr/libexec/valgrind/vgpreload_core-amd64-linux.so:" \
+                                 "/usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so" }
+
+    expect([described_class.scale({}), described_class.scale(valgrind)]).to eq([1.0, 20.0])
+    expect(described_class.scale(valgrind.merge("RACECAR_SPEC_TIMEOUT_SCALE" => "3"))).to eq(3.0)
+  end
+
   it "lets an example that ends within its bound pass untouched" do
     stdout, stderr, status, = run_child_rspec(<<~RUBY, "RACECAR_SPEC_TIMEOUT" => "2")
       RSpec.describe "a quick example" do
