@@ -4,9 +4,9 @@ require "tmpdir"
 require_relative "../support/cli"
 
 # `--require racecar/heroku` with Heroku-style variables pointing at the spec
-# broker's SSL listener (127.0.0.1:9094, certificates from bin/kafka).
+# broker's SSL listener (127.0.0.1:$KAFKA_SSL_PORT, certificates from bin/kafka's $KAFKA_DIR).
 RSpec.describe "racecar with racecar/heroku (integration)", :kafka, :cli, :cli_integration do
-  let(:certs) { File.join(CliSpecHelpers::ROOT, "tmp", "kafka", "certs") }
+  let(:certs) { KafkaHelpers::CERTS }
   let(:consumers_source) { recording_consumer_source("CliSpecHerokuConsumer") }
 
   around do |example|
@@ -22,7 +22,7 @@ RSpec.describe "racecar with racecar/heroku (integration)", :kafka, :cli, :cli_i
 
   def heroku_env(ca: "ca.pem")
     {
-      "KAFKA_URL" => "kafka+ssl://127.0.0.1:9094",
+      "KAFKA_URL" => "kafka+ssl://#{KafkaHelpers::SSL_BROKERS}",
       "KAFKA_TRUSTED_CERT" => File.read(File.join(certs, ca)),
       "KAFKA_CLIENT_CERT" => File.read(File.join(certs, "client.pem")),
       "KAFKA_CLIENT_CERT_KEY" => File.read(File.join(certs, "client.key")),
@@ -46,7 +46,7 @@ RSpec.describe "racecar with racecar/heroku (integration)", :kafka, :cli, :cli_i
 
       consumed(output).any?
     end
-    expect(racecar.stdout).to include("Brokers: 127.0.0.1:9094")
+    expect(racecar.stdout).to include("Brokers: #{KafkaHelpers::SSL_BROKERS}")
     racecar.signal("TERM")
     expect(racecar.wait(timeout: 30)&.exitstatus).to eq(0), racecar.describe
   end

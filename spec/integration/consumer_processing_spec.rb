@@ -194,7 +194,7 @@ RSpec.describe "Consumer processing", :kafka do
       eventually(timeout: 60, message: "the quiet topic's message") { quiet_seen_after }
       waited = ConsumerHelpers.now - produced_at
 
-      expect(waited).to be < 5
+      expect(waited).to be < 10 # working through the backlog first would take ~25 s
       expect(quiet_seen_after).to be < backlog / 2
     end
 
@@ -289,7 +289,7 @@ RSpec.describe "Consumer processing", :kafka do
       define_method(:teardown) { teardowns << Thread.current }
     end
     running = start_consumer(klass.new)
-    sleep 0.5
+    await_idle_poll(running.thread)
     running.stop
     expect(teardowns).to eq([running.thread])
   end
@@ -308,7 +308,9 @@ RSpec.describe "Consumer processing", :kafka do
 
       expect(stats.map(&:first)).to all(be_a(Hash).and(include("type" => "consumer", "topics" => be_a(Hash))))
       gaps = stats.map(&:last).each_cons(2).map { |a, b| b - a }
-      expect(gaps.sum / gaps.size).to be_within(0.15).of(0.3)
+      # Callbacks run when a poll returns (max_wait_time 0.2 s), so single gaps
+      # vary; their mean stays near 0.3 s, far from librdkafka's default of none.
+      expect(gaps.sum / gaps.size).to be_between(0.15, 0.6)
     end
 
     it "leaves statistics off for a consumer without the method" do

@@ -500,7 +500,7 @@ RSpec.describe "The user manual's examples (integration)", :kafka do
   end
 
   describe "Deploying to Heroku: require \"racecar/heroku\"", :cli, :cli_integration do
-    let(:certs) { File.join(ManualExamples::ROOT, "tmp", "kafka", "certs") }
+    let(:certs) { KafkaHelpers::CERTS }
 
     it "consumes over SSL from KAFKA_URL with the certificates from the Heroku variables" do
       topic = create_topic
@@ -509,7 +509,7 @@ RSpec.describe "The user manual's examples (integration)", :kafka do
         ManualExamples.write_example("some_consumer", dir, '"heroku-topic"' => topic.inspect)
         output = File.join(dir, "consumed.txt")
         env = ManualExamples.clean_env(
-          "KAFKA_URL" => "kafka+ssl://127.0.0.1:9094",
+          "KAFKA_URL" => "kafka+ssl://#{KafkaHelpers::SSL_BROKERS}",
           "KAFKA_TRUSTED_CERT" => File.read(File.join(certs, "ca.pem")),
           "KAFKA_CLIENT_CERT" => File.read(File.join(certs, "client.pem")),
           "KAFKA_CLIENT_CERT_KEY" => File.read(File.join(certs, "client.key")),
@@ -525,7 +525,7 @@ RSpec.describe "The user manual's examples (integration)", :kafka do
           File.exist?(output) && File.read(output) == "via-heroku\n"
         end
 
-        expect(racecar.stdout).to include("Brokers: 127.0.0.1:9094")
+        expect(racecar.stdout).to include("Brokers: #{KafkaHelpers::SSL_BROKERS}")
         racecar.signal("TERM")
         expect(racecar.wait(timeout: 30)&.exitstatus).to eq(0), racecar.describe
       end

@@ -9,9 +9,9 @@ RSpec.describe "Producer compression and partitioners", :kafka, :producer do
   # librdkafka codec name => the number Kafka stores in a batch's attributes
   codecs = { "gzip" => 1, "snappy" => 2, "lz4" => 3, "zstd" => 4 }
 
-  # The data directory of the broker bin/kafka runs (tmp/kafka/data).
+  # The data directory of the broker bin/kafka runs ($KAFKA_DIR/data).
   def broker_log_dir
-    properties = File.expand_path("../../tmp/kafka/server.properties", __dir__)
+    properties = KafkaHelpers::SERVER_PROPERTIES
     dir = File.exist?(properties) && File.read(properties)[/^log\.dirs=(.+)$/, 1]
     raise "these specs read the log segments of the broker started by bin/kafka (#{properties})" unless dir
 

@@ -10,10 +10,10 @@ RSpec.describe "Racecar.produce_sync", :kafka, :producer do
 
   it "returns only after the broker acknowledged the message, without waiting out linger.ms" do
     topic = create_topic
-    # A 3 s linger keeps an untracked message in the local queue: kcat finds
+    # A 10 s linger keeps an untracked message in the local queue: kcat finds
     # nothing of it. produce_sync then flushes the queue instead of lingering,
     # and returns once the broker has both.
-    lingering = isolated_producer(spec_config(producer: ["linger.ms=3000"]))
+    lingering = isolated_producer(spec_config(producer: ["linger.ms=10000"]))
     lingering.produce_async(value: "lingering", topic: topic)
     before_sync = kcat_read(topic)
     started = monotonic
@@ -23,7 +23,7 @@ RSpec.describe "Racecar.produce_sync", :kafka, :producer do
 
     expect(before_sync).to be_empty
     expect(kcat_read(topic).map(&:value)).to eq(%w[lingering acknowledged])
-    expect(took).to be < 1.5
+    expect(took).to be < 5 # not the 10 s linger
   end
 
   it "works through the Racecar module with the process-wide producer" do
@@ -134,8 +134,8 @@ RSpec.describe "Racecar.produce_sync", :kafka, :producer do
   it "lets another thread's produce_sync finish while one waits on a slow path" do
     topic = create_topic
     # A topic that does not exist and may not be created: the first message
-    # waits for metadata until message_timeout (2 s) ends it.
-    waiting_config = spec_config(message_timeout: 2,
+    # waits for metadata until message_timeout (6 s) ends it.
+    waiting_config = spec_config(message_timeout: 6,
                                  producer: ["allow.auto.create.topics=false", "topic.metadata.propagation.max.ms=60000"])
     shared = isolated_producer(waiting_config)
     slow = Thread.new do
@@ -143,14 +143,14 @@ RSpec.describe "Racecar.produce_sync", :kafka, :producer do
     rescue Racecar::MessageDeliveryError => e
       e.code
     end
-    sleep 0.2
+    await_blocked_in_racecar(slow)
 
     started = monotonic
     10.times { |i| shared.produce_sync(value: i.to_s, topic: topic) }
     fast = monotonic - started
 
     expect(slow).to be_alive # still waiting while the other thread finished
-    expect(fast).to be < 1.5
+    expect(fast).to be < 3 # not behind the other thread's 6 s wait
     expect(slow.value).to eq(:msg_timed_out)
     expect(kcat_read(topic).map(&:value)).to eq((0..9).map(&:to_s))
   end

@@ -106,7 +106,6 @@ RSpec.describe Racecar::Daemon, :cli do
     it "gives up after the timeout when the process ignores TERM" do
       pid = spawn_sleeper(trap_term: false)
       write_pid(pid)
-      sleep 0.3 # let the child install its trap
       expect { daemon.stop(timeout: 0.5) }.to raise_error(Racecar::Error, /still running 0.5s after SIGTERM/)
     end
   end

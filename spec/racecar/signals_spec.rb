@@ -34,10 +34,13 @@ RSpec.describe "Racecar::Signals", :cli do
   it "runs every deferred handler already received before #uninstall returns" do
     out, = run_script(<<~RUBY)
       count = 0
-      signals = Racecar::Signals.new.on("USR1", "USR2") { |name| count += 1; puts name }.install
+      received = 0
+      signals = Racecar::Signals.new.on("USR1", "USR2", immediate: -> { received += 1 }) { |name| count += 1; puts name }
+      signals.install
       Process.kill("USR1", Process.pid)
       Process.kill("USR2", Process.pid)
-      sleep 0.2
+      # Both traps ran, so both deferred halves are queued (perhaps not run yet).
+      sleep 0.001 until received == 2
       signals.uninstall
       puts "count \#{count}"
     RUBY
@@ -47,10 +50,12 @@ RSpec.describe "Racecar::Signals", :cli do
 
   it "restores the previous trap on #uninstall" do
     out, = run_script(<<~RUBY)
-      trap("USR1") { puts "original" }
+      original = false
+      trap("USR1") { original = true; puts "original" }
       Racecar::Signals.new.on("USR1") { puts "racecar" }.install.uninstall
       Process.kill("USR1", Process.pid)
-      sleep 0.2
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 5
+      sleep 0.001 until original || Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
     RUBY
     expect(out).to eq("original\n")
   end
@@ -58,11 +63,18 @@ RSpec.describe "Racecar::Signals", :cli do
   it "keeps handling signals after a deferred handler raised" do
     out, err, = run_script(<<~RUBY)
       calls = 0
-      signals = Racecar::Signals.new.on("USR1") { calls += 1; raise "first fails" if calls == 1; puts "second ran" }.install
+      received = 0
+      signals = Racecar::Signals.new.on("USR1", immediate: -> { received += 1 }) do
+        calls += 1
+        raise "first fails" if calls == 1
+
+        puts "second ran"
+      end.install
       Process.kill("USR1", Process.pid)
-      sleep 0.2
+      # The first USR1 must be taken before the second is sent, or the two merge into one.
+      sleep 0.001 until received == 1
       Process.kill("USR1", Process.pid)
-      sleep 0.2
+      sleep 0.001 until received == 2
       signals.uninstall
     RUBY
     expect(err).to include("racecar: error while handling SIGUSR1: RuntimeError: first fails")

@@ -1,9 +1,11 @@
 # frozen_string_literal: true
 
+require "io/wait"
 require "open3"
 require "rbconfig"
 require "timeout"
 require "tmpdir"
+require_relative "kafka"
 
 # Helpers for specs that run racecar's executables and watch real processes.
 module CliSpecHelpers
@@ -43,12 +45,38 @@ module CliSpecHelpers
 
   # Starts a plain Ruby process that just sleeps (until TERM), reaped in the
   # background so it does not linger as a zombie that still looks alive.
+  # Returns once the child has installed its TERM handler and said so on a
+  # pipe, so a signal sent next meets the handler, never Ruby's default.
   def spawn_sleeper(trap_term: true, seconds: 60)
-    script = trap_term ? "trap('TERM') { exit 0 }; sleep #{seconds}" : "trap('TERM') {}; sleep #{seconds}"
-    pid = Process.spawn(RbConfig.ruby, "-e", script, %i[out err] => File::NULL)
+    handler = trap_term ? "exit 0" : ""
+    script = "trap('TERM') { #{handler} }; $stdout.puts 'ready'; $stdout.close; sleep #{seconds}"
+    reader, writer = IO.pipe
+    pid = Process.spawn(RbConfig.ruby, "-e", script, out: writer, err: File::NULL)
+    writer.close
     Process.detach(pid)
     spawned_pids << pid
+    await_line(reader, "ready", what: "the sleeper (pid #{pid}) to install its TERM handler")
     pid
+  ensure
+    reader&.close
+  end
+
+  # Reads lines from io until one equals `expected`; fails after `timeout` s or at EOF.
+  def await_line(io, expected, what:, timeout: 30)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+    seen = +""
+    loop do
+      remaining = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      raise "timed out after #{timeout}s waiting for #{what}; read #{seen.inspect}" if remaining <= 0
+
+      raise "gave up waiting for #{what}: the pipe closed; read #{seen.inspect}" unless io.wait_readable(remaining)
+
+      line = io.gets
+      raise "gave up waiting for #{what}: the pipe closed; read #{seen.inspect}" if line.nil?
+      return if line.chomp == expected
+
+      seen << line
+    end
   end
 
   def spawned_pids
@@ -136,10 +164,9 @@ class CliSpecProcess
 end
 
 # For spec/integration/cli_*_spec.rb: run the real exe/racecar against the
-# broker from `bin/kafka start` on 127.0.0.1:9092.
+# broker from `bin/kafka start` (127.0.0.1:$KAFKA_PORT, 9092 by default).
 module CliIntegrationHelpers
-  # KAFKA_PORT as in KafkaHelpers, so these specs also run against a broker of one's own.
-  BROKER = "127.0.0.1:#{ENV.fetch('KAFKA_PORT', '9092')}"
+  BROKER = KafkaHelpers::BROKERS
 
   def unique_name(prefix)
     require "securerandom"

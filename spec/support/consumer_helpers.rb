@@ -97,6 +97,20 @@ module ConsumerHelpers
     end
   end
 
+  # Waits until the runner on `thread` is blocked in its poll: the native run
+  # loop is the innermost frame (no Ruby `process` call above it) and the
+  # thread sleeps without the GVL. A stop, signal or kill sent next meets an
+  # idle poll, which is what the shutdown specs are about.
+  def await_idle_poll(thread, timeout: 20)
+    deadline = ConsumerHelpers.now + timeout
+    until thread.status == "sleep" && thread.backtrace&.first.to_s.match?(%r{racecar/runner\.rb:\d+:in `run'})
+      raise "the runner never blocked in an idle poll: #{thread.status.inspect} #{thread.backtrace&.first(3)}" if
+        ConsumerHelpers.now > deadline || !thread.alive?
+
+      Thread.pass
+    end
+  end
+
   # Offsets the group has committed for the topic, by partition (nil: none).
   def committed_offsets(group_id, topic, partitions)
     reader = Racecar::Native::Consumer.new({ "bootstrap.servers" => brokers, "group.id" => group_id })

@@ -5,8 +5,22 @@ require "socket"
 require "timeout"
 
 # Helpers for specs that talk to the real broker started by bin/kafka.
+#
+# Where that broker is comes from the same variables bin/kafka reads, with the
+# same defaults, so the suite runs against a second broker (another KAFKA_DIR,
+# other ports) as well as against the first:
+#   KAFKA_DIR        its directory: certs/, server.properties, kafka.pid (default <repo>/tmp/kafka)
+#   KAFKA_PORT       PLAINTEXT listener (9092); KAFKA_BROKERS overrides the whole bootstrap list
+#   KAFKA_SSL_PORT   SSL listener (9094)
+#   KAFKA_SASL_PORT  SASL_PLAINTEXT listener (9095)
 module KafkaHelpers
+  ROOT = File.expand_path("../..", __dir__)
   BROKERS = ENV.fetch("KAFKA_BROKERS", "127.0.0.1:#{ENV.fetch('KAFKA_PORT', '9092')}")
+  KAFKA_DIR = File.expand_path(ENV.fetch("KAFKA_DIR", File.join(ROOT, "tmp", "kafka")))
+  CERTS = File.join(KAFKA_DIR, "certs")
+  SERVER_PROPERTIES = File.join(KAFKA_DIR, "server.properties")
+  SSL_BROKERS = "127.0.0.1:#{ENV.fetch('KAFKA_SSL_PORT', '9094')}"
+  SASL_BROKERS = "127.0.0.1:#{ENV.fetch('KAFKA_SASL_PORT', '9095')}"
 
   @created_topics = []
 

@@ -69,6 +69,20 @@ module ProducerHelpers
                  key: json["key"]&.b, value: json["payload"]&.b, headers: headers)
   end
 
+  # Waits until `thread` is blocked inside racecar (asleep without the GVL,
+  # racecar's own frame innermost), so what the spec does next meets a
+  # produce that is really waiting, not one that has yet to start.
+  def await_blocked_in_racecar(thread, timeout: 20)
+    lib = File.expand_path("../../lib/racecar/", __dir__)
+    deadline = monotonic + timeout
+    until thread.status == "sleep" && thread.backtrace&.first.to_s.start_with?(lib)
+      raise "the thread never blocked inside racecar: #{thread.status.inspect} #{thread.backtrace&.first(3)}" if
+        monotonic > deadline || !thread.alive?
+
+      Thread.pass
+    end
+  end
+
   def monotonic
     Process.clock_gettime(Process::CLOCK_MONOTONIC)
   end

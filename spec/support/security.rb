@@ -7,10 +7,9 @@ require_relative "consumer_helpers"
 # The secured listeners of the broker started by bin/kafka, and helpers to
 # configure racecar for them and read what it logged.
 module SecurityHelpers
-  ROOT = File.expand_path("../..", __dir__)
-  CERTS = File.join(ROOT, "tmp", "kafka", "certs")
-  SSL_BROKERS = "127.0.0.1:#{ENV.fetch('KAFKA_SSL_PORT', '9094')}"
-  SASL_BROKERS = "127.0.0.1:#{ENV.fetch('KAFKA_SASL_PORT', '9095')}"
+  CERTS = KafkaHelpers::CERTS
+  SSL_BROKERS = KafkaHelpers::SSL_BROKERS
+  SASL_BROKERS = KafkaHelpers::SASL_BROKERS
   CA = File.join(CERTS, "ca.pem")
   WRONG_CA = File.join(CERTS, "wrong-ca.pem")
   PLAIN_USER = %w[racecar racecar-secret].freeze
