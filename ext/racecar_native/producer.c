@@ -387,43 +387,35 @@ static void space_wait_ubf(void *data) {
     pthread_mutex_unlock(&p->space_lock);
 }
 
-typedef struct {
-    rd_kafka_headers_t *hdrs;
-} headers_args;
-
-static int add_header(VALUE key, VALUE value, VALUE data) {
-    headers_args *a = (headers_args *)data;
-    VALUE k = rb_obj_as_string(key);
-    if (NIL_P(value)) {
-        rd_kafka_header_add(a->hdrs, RSTRING_PTR(k), RSTRING_LEN(k), NULL, 0);
-    } else {
-        VALUE v = rb_obj_as_string(value);
-        rd_kafka_header_add(a->hdrs, RSTRING_PTR(k), RSTRING_LEN(k), RSTRING_PTR(v), (size_t)RSTRING_LEN(v));
-    }
+/* Header names and values as Strings, in pairs [name, value, ...] (value nil
+ * for a null header), or nil when there are none. Converting runs Ruby (to_s),
+ * so it happens before the producer's librdkafka objects are touched. */
+static int add_header_strings(VALUE key, VALUE value, VALUE pairs) {
+    rb_ary_push(pairs, rb_obj_as_string(key));
+    rb_ary_push(pairs, NIL_P(value) ? Qnil : rb_obj_as_string(value));
     return ST_CONTINUE;
 }
 
-static VALUE fill_headers(VALUE data) {
-    VALUE *args = (VALUE *)data;
-    rb_hash_foreach(args[0], add_header, args[1]);
-    return Qnil;
-}
-
-static VALUE destroy_headers_and_raise(VALUE data, VALUE exc) {
-    headers_args *a = (headers_args *)((VALUE *)data)[1];
-    rd_kafka_headers_destroy(a->hdrs);
-    rb_exc_raise(exc);
-    return Qnil;
-}
-
-static rd_kafka_headers_t *build_headers(VALUE headers) {
-    if (NIL_P(headers)) return NULL;
+static VALUE header_strings(VALUE headers) {
+    if (NIL_P(headers)) return Qnil;
     Check_Type(headers, T_HASH);
-    if (RHASH_SIZE(headers) == 0) return NULL;
-    headers_args a = {rd_kafka_headers_new((size_t)RHASH_SIZE(headers))};
-    VALUE args[2] = {headers, (VALUE)&a};
-    rb_rescue2(fill_headers, (VALUE)args, destroy_headers_and_raise, (VALUE)args, rb_eException, (VALUE)0);
-    return a.hdrs;
+    if (RHASH_SIZE(headers) == 0) return Qnil;
+    VALUE pairs = rb_ary_new_capa((long)RHASH_SIZE(headers) * 2);
+    rb_hash_foreach(headers, add_header_strings, pairs);
+    return pairs;
+}
+
+/* librdkafka's headers from header_strings' pairs; runs no Ruby. */
+static rd_kafka_headers_t *build_headers(VALUE pairs) {
+    if (NIL_P(pairs)) return NULL;
+    long n = RARRAY_LEN(pairs);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new((size_t)(n / 2));
+    for (long i = 0; i + 1 < n; i += 2) {
+        VALUE k = RARRAY_AREF(pairs, i), v = RARRAY_AREF(pairs, i + 1);
+        rd_kafka_header_add(hdrs, RSTRING_PTR(k), RSTRING_LEN(k), NIL_P(v) ? NULL : RSTRING_PTR(v),
+                            NIL_P(v) ? 0 : (size_t)RSTRING_LEN(v));
+    }
+    return hdrs;
 }
 
 static void count_untracked(rcn_producer *p, long delta) {
@@ -513,38 +505,47 @@ static VALUE tracker_deactivate(VALUE self) {
 
 /* Enqueues a copy of one message, waiting (interruptibly) while the local
  * queue is full. topic is a String, tracker a DeliveryTracker or nil. Returns
- * NO_ERROR, or librdkafka's reason for refusing the message. */
+ * NO_ERROR, or librdkafka's reason for refusing the message.
+ *
+ * Every conversion that runs Ruby (to_s of value, key, headers) comes first:
+ * Ruby may switch threads, and another thread may close the producer, which
+ * frees its librdkafka handle and topic handles. After the conversions the
+ * handle is checked again, and from there to rd_kafka_produceva nothing
+ * releases the GVL, so nothing can close it in between. */
 static rd_kafka_resp_err_t enqueue_copy(VALUE self, rcn_producer *p, VALUE topic, VALUE value, VALUE key, int32_t part,
                                         VALUE headers, int64_t ts, VALUE tracker) {
-    /* The same topic as last time needs no C string and no search. */
-    const char *topic_name = NULL;
-    rd_kafka_topic_t *rkt = rcn_topic_cache_last(&p->topics, RSTRING_PTR(topic), (size_t)RSTRING_LEN(topic));
-    if (!rkt) {
-        topic_name = StringValueCStr(topic);
-        rkt = rcn_topic_cache_get(&p->topics, p->rk, topic_name);
-    }
     if (!NIL_P(value)) value = as_string(value);
     if (!NIL_P(key)) key = as_string(key);
+    VALUE header_pairs = header_strings(headers);
     rcn_tracker *t = NIL_P(tracker) ? NULL : tracker_get(tracker);
     for (;;) {
-        rd_kafka_headers_t *hdrs = build_headers(headers);
+        p = producer_get(self);
+        /* The same topic as last time needs no C string and no search. */
+        const char *topic_name = NULL;
+        rd_kafka_topic_t *rkt = rcn_topic_cache_last(&p->topics, RSTRING_PTR(topic), (size_t)RSTRING_LEN(topic));
+        if (!rkt) {
+            topic_name = StringValueCStr(topic);
+            rkt = rcn_topic_cache_get(&p->topics, p->rk, topic_name);
+        }
+        rd_kafka_headers_t *hdrs = build_headers(header_pairs);
         if (t) rcn_tracker_enqueued(t);
         else count_untracked(p, 1);
         rd_kafka_resp_err_t err = produce_copy(p, rkt, topic_name, part, value, key, ts, hdrs, t);
         RB_GC_GUARD(topic);
         RB_GC_GUARD(value);
         RB_GC_GUARD(key);
+        RB_GC_GUARD(header_pairs);
         RB_GC_GUARD(tracker);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
         if (t) rcn_tracker_enqueue_failed(t);
         else count_untracked(p, -1);
         if (hdrs) rd_kafka_headers_destroy(hdrs);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
-        /* Back-pressure: wait for deliveries to free space, then retry. */
+        /* Back-pressure: wait for deliveries to free space, then retry (the
+         * loop checks the handle again: it may have been closed meanwhile). */
         space_wait_args a = {p, rcn_monotonic_ms() + 100};
         rcn_without_gvl(space_wait_nogvl, &a, space_wait_ubf, p);
         rb_thread_check_ints();
-        p = producer_get(self);
     }
 }
 
