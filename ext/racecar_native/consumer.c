@@ -331,46 +331,107 @@ static VALUE opt(VALUE options, const char *name) {
     return NIL_P(options) ? Qnil : rb_hash_aref(options, ID2SYM(rb_intern(name)));
 }
 
-static int64_t seconds_to_ms(VALUE seconds, int64_t fallback) {
-    return NIL_P(seconds) ? fallback : (int64_t)(NUM2DBL(seconds) * 1000.0);
+static int64_t seconds_option(VALUE options, const char *name, int64_t fallback) {
+    VALUE seconds = opt(options, name);
+    return NIL_P(seconds) ? fallback : rcn_seconds_to_ms(seconds, name);
 }
 
-static int add_start_position(VALUE topic, VALUE beginning, VALUE data) {
-    rcn_consumer *c = (rcn_consumer *)data;
+static int add_start_position(VALUE topic, VALUE beginning, VALUE pairs) {
     VALUE name = rb_obj_as_string(topic);
-    c->reset_topics[c->reset_count] = strdup(StringValueCStr(name));
-    c->reset_beginning[c->reset_count] = RTEST(beginning);
-    c->reset_count++;
+    StringValueCStr(name); /* refuses a NUL byte now, before any C copy */
+    rb_ary_push(pairs, name);
+    rb_ary_push(pairs, RTEST(beginning) ? Qtrue : Qfalse);
     return ST_CONTINUE;
+}
+
+/* :start_positions as [name, beginning, ...] Strings and booleans, or nil.
+ * Converting the names runs Ruby (to_s), so it happens before any C state
+ * changes. */
+static VALUE start_position_pairs(VALUE positions) {
+    if (NIL_P(positions)) return Qnil;
+    if (!RB_TYPE_P(positions, T_HASH))
+        rb_raise(rb_eTypeError, "start_positions must be a Hash of topic => start_from_beginning, not %" PRIsVALUE,
+                 rb_obj_class(positions));
+    VALUE pairs = rb_ary_new();
+    rb_hash_foreach(positions, add_start_position, pairs);
+    return pairs;
+}
+
+static void free_start_positions(rcn_consumer *c) {
+    for (int i = 0; i < c->reset_count; i++) free(c->reset_topics[i]);
+    free(c->reset_topics);
+    free(c->reset_beginning);
+    c->reset_topics = NULL;
+    c->reset_beginning = NULL;
+    c->reset_count = 0;
+}
+
+/* Replaces the start positions with start_position_pairs' (runs no Ruby).
+ * Returns 0, or -1 when out of memory (the consumer then has none). */
+static int set_start_positions(rcn_consumer *c, VALUE pairs) {
+    free_start_positions(c);
+    long n = NIL_P(pairs) ? 0 : RARRAY_LEN(pairs) / 2;
+    if (n == 0) return 0;
+    char **topics = calloc((size_t)n, sizeof(char *));
+    int *beginning = calloc((size_t)n, sizeof(int));
+    int count = 0;
+    if (topics && beginning) {
+        for (; count < n; count++) {
+            VALUE name = RARRAY_AREF(pairs, 2 * count);
+            topics[count] = strndup(RSTRING_PTR(name), (size_t)RSTRING_LEN(name));
+            if (!topics[count]) break;
+            beginning[count] = RARRAY_AREF(pairs, 2 * count + 1) == Qtrue;
+        }
+    }
+    if (!topics || !beginning || count < n) {
+        for (int i = 0; i < count; i++) free(topics[i]);
+        free(topics);
+        free(beginning);
+        return -1;
+    }
+    c->reset_topics = topics;
+    c->reset_beginning = beginning;
+    c->reset_count = (int)n;
+    return 0;
 }
 
 /* Native::Consumer.new(properties, options)
  * options: :start_positions ({topic => start_from_beginning}, only when they
  * differ), :commit_interval, :synchronous_commits, :pause_timeout,
- * :pause_with_exponential_backoff, :max_pause_timeout (seconds). */
+ * :pause_with_exponential_backoff, :max_pause_timeout (seconds).
+ * Every argument is converted first (which runs Ruby: to_s, a Hash's default
+ * proc) and the consumer's C state is changed only after, so a conversion
+ * that raises, or that calls initialize itself, leaves nothing half set. */
 static VALUE consumer_initialize(int argc, VALUE *argv, VALUE self) {
     VALUE properties, options;
     rb_scan_args(argc, argv, "11", &properties, &options);
     if (!NIL_P(options)) Check_Type(options, T_HASH);
+    Check_Type(properties, T_HASH);
     rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
     if (c->rk) rb_raise(rcn_eError, "already initialized");
 
-    VALUE positions = opt(options, "start_positions");
-    if (!NIL_P(positions) && RHASH_SIZE(positions) > 0) {
-        long n = RHASH_SIZE(positions);
-        c->reset_topics = calloc((size_t)n, sizeof(char *));
-        c->reset_beginning = calloc((size_t)n, sizeof(int));
-        if (!c->reset_topics || !c->reset_beginning) rb_raise(rb_eNoMemError, "out of memory");
-        rb_hash_foreach(positions, add_start_position, (VALUE)c);
-    }
-    c->commit_interval_ms = seconds_to_ms(opt(options, "commit_interval"), 10000);
-    c->sync_commits = RTEST(opt(options, "synchronous_commits"));
-    c->pause.timeout_ms = seconds_to_ms(opt(options, "pause_timeout"), 10000);
-    if (c->pause.timeout_ms < 0) c->pause.timeout_ms = -1;
-    c->pause.exponential = RTEST(opt(options, "pause_with_exponential_backoff"));
-    c->pause.max_timeout_ms = seconds_to_ms(opt(options, "max_pause_timeout"), 0);
-
+    VALUE positions = start_position_pairs(opt(options, "start_positions"));
+    int64_t commit_interval_ms = seconds_option(options, "commit_interval", 10000);
+    int sync_commits = RTEST(opt(options, "synchronous_commits"));
+    int64_t pause_timeout_ms = seconds_option(options, "pause_timeout", 10000);
+    int exponential = RTEST(opt(options, "pause_with_exponential_backoff"));
+    int64_t max_pause_timeout_ms = seconds_option(options, "max_pause_timeout", 0);
     rd_kafka_conf_t *conf = rcn_conf_from_hash(properties);
+    if (c->rk) {
+        rd_kafka_conf_destroy(conf);
+        rb_raise(rcn_eError, "already initialized (while its arguments were converted)");
+    }
+    if (set_start_positions(c, positions) != 0) {
+        rd_kafka_conf_destroy(conf);
+        rb_raise(rb_eNoMemError, "out of memory for the start positions");
+    }
+    RB_GC_GUARD(positions);
+    c->commit_interval_ms = commit_interval_ms;
+    c->sync_commits = sync_commits;
+    c->pause.timeout_ms = pause_timeout_ms < 0 ? -1 : pause_timeout_ms;
+    c->pause.exponential = exponential;
+    c->pause.max_timeout_ms = max_pause_timeout_ms;
+
     char errstr[512];
     /* racecar stores offsets itself, only after processing. The periodic
      * commits of what it stored are librdkafka's auto-commits, unless they
@@ -530,7 +591,7 @@ static VALUE destroy_batch(VALUE data) {
 static VALUE consumer_poll_batch(VALUE self, VALUE max, VALUE timeout_ms) {
     rcn_consumer *c = rcn_consumer_get(self);
     if (c->running) rb_raise(rcn_eError, "the consumer is being run by a runner");
-    convert_args a = {c, rb_ary_new(), NUM2SIZET(max), NUM2INT(timeout_ms)};
+    convert_args a = {c, rb_ary_new(), rcn_count_arg(max, "max_messages"), NUM2INT(timeout_ms)};
     return rb_ensure(poll_and_convert, (VALUE)&a, destroy_batch, (VALUE)&a);
 }
 

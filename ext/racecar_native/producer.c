@@ -102,7 +102,7 @@ static VALUE tracker_wait(int argc, VALUE *argv, VALUE self) {
     VALUE timeout;
     rb_scan_args(argc, argv, "01", &timeout);
     rcn_tracker *t = tracker_get(self);
-    int64_t deadline = NIL_P(timeout) ? -1 : rcn_monotonic_ms() + (int64_t)(NUM2DBL(timeout) * 1000.0);
+    int64_t deadline = NIL_P(timeout) ? -1 : rcn_deadline_after(timeout, "timeout");
     tracker_wait_args a = {t, deadline, 0};
     for (;;) {
         rcn_without_gvl(tracker_wait_nogvl, &a, tracker_wait_ubf, t);
@@ -687,7 +687,7 @@ static VALUE producer_await(VALUE self, VALUE tracker, VALUE timeout) {
  * flight; works on a closed producer too, so the reporter can finish. */
 static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
-    report_wait_args a = {p, rcn_monotonic_ms() + (int64_t)(NUM2DBL(timeout) * 1000.0), 0};
+    report_wait_args a = {p, rcn_deadline_after(timeout, "timeout"), 0};
     rcn_without_gvl(report_wait_nogvl, &a, report_wait_ubf, p);
     return LONG2NUM(a.untracked);
 }

@@ -28,6 +28,15 @@ VALUE rcn_kafka_error_new(VALUE klass, rd_kafka_resp_err_t err, int fatal, const
 NORETURN(void rcn_raise_kafka(VALUE klass, rd_kafka_resp_err_t err, const char *context));
 NORETURN(void rcn_raise_error_object(rd_kafka_error_t *error, const char *context));
 
+/* numeric.c: NaN raises ArgumentError naming the argument; infinite and
+ * huge values are clamped (durations to about 100 years, timeouts for
+ * librdkafka to 0..INT_MAX); a count must be 1..INT_MAX. */
+int64_t rcn_seconds_to_ms(VALUE seconds, const char *name);
+/* The monotonic time (ms) seconds from now; negative seconds mean now. */
+int64_t rcn_deadline_after(VALUE seconds, const char *name);
+int rcn_seconds_to_timeout_ms(VALUE seconds, const char *name);
+size_t rcn_count_arg(VALUE count, const char *name);
+
 /* conf.c */
 rd_kafka_conf_t *rcn_conf_from_hash(VALUE properties);
 void rcn_conf_init(VALUE mNative);

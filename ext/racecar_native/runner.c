@@ -463,13 +463,11 @@ static VALUE consumer_run(VALUE self, VALUE dispatcher, VALUE fetch_messages, VA
     rcn_consumer *c = rcn_consumer_get(self);
     if (c->running) rb_raise(rcn_eError, "the consumer is already running");
     if (NIL_P(c->process_receiver)) rb_raise(rcn_eError, "call dispatch_to(receiver, method) before run");
-    long fetch = NUM2LONG(fetch_messages);
-    if (fetch < 1) rb_raise(rb_eArgError, "fetch_messages must be at least 1");
     iteration it = {0};
     it.c = c;
     it.dispatcher = dispatcher;
-    it.fetch_messages = (size_t)fetch;
-    it.max_wait_ms = (int)(NUM2DBL(max_wait_time) * 1000.0);
+    it.fetch_messages = rcn_count_arg(fetch_messages, "fetch_messages");
+    it.max_wait_ms = rcn_seconds_to_timeout_ms(max_wait_time, "max_wait_time");
     it.batch_mode = RTEST(batch);
     it.group = malloc(it.fetch_messages * sizeof(size_t));
     if (!it.group) rb_raise(rb_eNoMemError, "out of memory");

@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require_relative "../support/child_process"
 require_relative "../support/producer_helpers"
 
 # Producing runs Ruby before the message reaches librdkafka: to_s of a value,
@@ -12,32 +13,8 @@ require_relative "../support/producer_helpers"
 # (SIGSEGV, or an ASAN report with RACECAR_SANITIZE=address) and is reported
 # here as a failure instead of ending the spec run.
 RSpec.describe "Closing the producer while a message is being converted", :kafka do
+  include ChildProcess
   include ProducerHelpers
-
-  # Runs the block in a child; returns what it returned (Marshal-able) or
-  # fails with how the child ended.
-  def in_child
-    reader, writer = IO.pipe
-    pid = fork do
-      reader.close
-      result = begin
-        [:returned, yield]
-      rescue Exception => e # rubocop:disable Lint/RescueException -- reported to the parent
-        [:raised, e.class.name, e.message]
-      end
-      writer.write(Marshal.dump(result))
-      writer.close
-      exit!(0)
-    end
-    writer.close
-    output = reader.read
-    _, status = Process.wait2(pid)
-    expect(status.termsig).to be_nil, "the child died of signal #{status.termsig}"
-    expect(status.exitstatus).to eq(0)
-    Marshal.load(output) # rubocop:disable Security/MarshalLoad -- our own child's output
-  ensure
-    reader&.close
-  end
 
   # An object whose to_s runs the block once, then answers text.
   def converting(text, &on_to_s)
