@@ -81,6 +81,24 @@ static void commit_revoked(rcn_consumer *c, const rd_kafka_topic_partition_list_
     rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* Pauses or resumes list's partitions; librdkafka's refusal, of the call or
+ * of single partitions (.err), is reported instead of ignored. */
+static void pause_partitions(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int pause) {
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(c->rk, list) : rd_kafka_resume_partitions(c->rk, list);
+    if (err) {
+        push_error_event(c, err, pause ? "pausing partitions failed" : "resuming partitions failed", 0);
+        return;
+    }
+    for (int i = 0; i < list->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        if (!tp->err) continue;
+        char text[512];
+        snprintf(text, sizeof(text), "%s %s [%d] failed: %s", pause ? "pausing" : "resuming", tp->topic,
+                 (int)tp->partition, rd_kafka_err2str(tp->err));
+        push_error_event(c, tp->err, text, 0);
+    }
+}
+
 /* librdkafka keeps an application pause on a partition across unassign and
  * assign, so a partition racecar stops tracking must be resumed, or it would
  * come back paused with nothing left to resume it. */
@@ -95,7 +113,7 @@ static void resume_untracked(rcn_consumer *c, const rd_kafka_topic_partition_lis
         p->paused = 0;
     }
     if (!resume) return;
-    rd_kafka_resume_partitions(c->rk, resume);
+    pause_partitions(c, resume, 0);
     rd_kafka_topic_partition_list_destroy(resume);
 }
 
@@ -114,12 +132,19 @@ static void route_to_topic_queues(rcn_consumer *c, rd_kafka_t *rk, const rd_kafk
 static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int cooperative) {
     resolve_start_positions(c, parts);
     route_to_topic_queues(c, rk, parts);
+    int failed;
     if (cooperative) {
-        push_error_object(c, rd_kafka_incremental_assign(rk, parts), "incremental assign failed");
+        rd_kafka_error_t *error = rd_kafka_incremental_assign(rk, parts);
+        failed = error != NULL;
+        push_error_object(c, error, "incremental assign failed");
     } else {
         rd_kafka_resp_err_t err = rd_kafka_assign(rk, parts);
+        failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;
         if (err) push_error_event(c, err, "assign failed", 0);
     }
+    /* Partitions librdkafka did not take are not racecar's either: nothing
+     * of them is tracked, committed or announced. */
+    if (failed) return;
     /* Eager rebalances revoke everything first; partitions that come back keep
      * their pause, the others lose it now. */
     rd_kafka_topic_partition_list_t *repause = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
@@ -133,7 +158,7 @@ static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_
         resume_untracked(c, NULL);
         rcn_ptable_prune_unassigned(&c->table);
     }
-    if (repause->cnt > 0) rd_kafka_pause_partitions(rk, repause);
+    if (repause->cnt > 0) pause_partitions(c, repause, 1);
     rd_kafka_topic_partition_list_destroy(repause);
     push_partitions_event(c, RCN_EV_ASSIGNED, parts, 0);
 }
@@ -187,8 +212,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     } else {
         /* Whatever went wrong, the rebalance must be acknowledged. */
         push_error_event(c, err, "rebalance failed", 0);
-        if (cooperative) push_error_object(c, rd_kafka_incremental_unassign(rk, parts), "unassign failed");
-        else rd_kafka_assign(rk, NULL);
+        if (cooperative) {
+            push_error_object(c, rd_kafka_incremental_unassign(rk, parts), "unassign failed");
+        } else {
+            rd_kafka_resp_err_t unassign_err = rd_kafka_assign(rk, NULL);
+            if (unassign_err) push_error_event(c, unassign_err, "unassign failed", 0);
+        }
     }
 }
 
@@ -660,8 +689,32 @@ static VALUE consumer_commit(int argc, VALUE *argv, VALUE self) {
     return Qnil;
 }
 
+rd_kafka_resp_err_t rcn_consumer_store_offsets(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int report) {
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
+    for (int i = 0; i < list->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        /* INVALID_ARG leaves the partitions' codes unset: nothing was stored. */
+        rd_kafka_resp_err_t part_err = err == RD_KAFKA_RESP_ERR__INVALID_ARG ? err : tp->err;
+        if (part_err) {
+            if (!report) continue;
+            char text[512];
+            snprintf(text, sizeof(text), "offset %lld of %s [%d] was not stored: %s", (long long)tp->offset, tp->topic,
+                     (int)tp->partition, rd_kafka_err2str(part_err));
+            /* Revoked meanwhile is expected in a rebalance: its new owner
+             * processes those messages again. */
+            if (part_err == RD_KAFKA_RESP_ERR__STATE) rcn_events_push(&c->events, rcn_event_log(4, "RACECAR", text));
+            else push_error_event(c, part_err, text, 0);
+            continue;
+        }
+        rcn_partition *p = rcn_ptable_find(&c->table, tp->topic, tp->partition);
+        if (p && p->stored_offset < tp->offset) p->stored_offset = tp->offset;
+    }
+    return err;
+}
+
 /* store_offset(topic, partition, next_offset): marks everything before
- * next_offset processed; the next commit sends it. */
+ * next_offset processed; the next commit sends it. Raises when librdkafka
+ * refuses (the partition is not assigned), storing nothing. */
 static VALUE consumer_store_offset(VALUE self, VALUE topic, VALUE partition, VALUE offset) {
     rcn_consumer *c = rcn_consumer_get(self);
     const char *name = StringValueCStr(topic);
@@ -670,21 +723,18 @@ static VALUE consumer_store_offset(VALUE self, VALUE topic, VALUE partition, VAL
     int64_t next_offset = NUM2LL(offset);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, name, part)->offset = next_offset;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
+    rd_kafka_resp_err_t err = rcn_consumer_store_offsets(c, list, 0);
+    if (!err) err = list->elems[0].err;
     rd_kafka_topic_partition_list_destroy(list);
     if (err) rcn_raise_kafka(rcn_eKafkaError, err, "storing the offset failed");
-    rcn_partition *p = rcn_ptable_fetch(&c->table, name, part);
-    if (p && p->stored_offset < next_offset) p->stored_offset = next_offset;
     return Qnil;
 }
 
 void rcn_consumer_pause_one(rcn_consumer *c, const char *topic, int32_t partition, int pause) {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic, partition);
-    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(c->rk, list) : rd_kafka_resume_partitions(c->rk, list);
-    if (!err && list->elems[0].err) err = list->elems[0].err;
+    pause_partitions(c, list, pause);
     rd_kafka_topic_partition_list_destroy(list);
-    if (err) push_error_event(c, err, pause ? "pausing a partition failed" : "resuming a partition failed", 0);
 }
 
 void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition, int64_t offset) {

@@ -61,13 +61,7 @@ static void flush_store(iteration *it) {
     rd_kafka_topic_partition_list_t *list = it->store;
     it->store = NULL;
     if (!list) return;
-    if (list->cnt > 0 && c->rk) {
-        rd_kafka_offsets_store(c->rk, list); /* per-partition errors: revoked meanwhile, harmless */
-        for (int i = 0; i < list->cnt; i++) {
-            rcn_partition *p = rcn_ptable_find(&c->table, list->elems[i].topic, list->elems[i].partition);
-            if (p && p->stored_offset < list->elems[i].offset) p->stored_offset = list->elems[i].offset;
-        }
-    }
+    if (list->cnt > 0 && c->rk) rcn_consumer_store_offsets(c, list, 1);
     rd_kafka_topic_partition_list_destroy(list);
 }
 
