@@ -44,9 +44,6 @@ typedef struct {
     int closed;
     unsigned long generation;     /* fork_generation of the process whose threads serve rk */
     rcn_topic_cache topics;
-    /* Instrumenter#silence of the Racecar::Producer that owns this handle
-     * (quiet_marker=), or nil: checked by produce_async's hot path. */
-    VALUE quiet_marker;
 } rcn_producer;
 
 /* ---------- DeliveryTracker ---------- */
@@ -296,18 +293,9 @@ static void producer_free(void *ptr) {
 
 static size_t producer_size(const void *ptr) { return sizeof(rcn_producer); }
 
-static void producer_mark(void *ptr) {
-    rb_gc_mark_movable(((rcn_producer *)ptr)->quiet_marker);
-}
-
-static void producer_compact(void *ptr) {
-    rcn_producer *p = ptr;
-    p->quiet_marker = rb_gc_location(p->quiet_marker);
-}
-
 static const rb_data_type_t producer_type = {
     "Racecar::Native::Producer",
-    {producer_mark, producer_free, producer_size, producer_compact},
+    {NULL, producer_free, producer_size, NULL},
     0, 0, RUBY_TYPED_FREE_IMMEDIATELY
 };
 
@@ -320,7 +308,6 @@ static VALUE producer_alloc(VALUE klass) {
     pthread_mutex_init(&p->report_lock, NULL);
     rcn_cond_init_monotonic(&p->report_cond);
     p->closed = 1;
-    p->quiet_marker = Qnil;
     return obj;
 }
 
@@ -588,21 +575,9 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
     return Qnil;
 }
 
-/* $LOADED_FEATURES is one Array for the life of the VM (require appends to
- * it), so it is looked up once instead of by name per message. */
-static VALUE loaded_features;
-
-/* The marker is [the $LOADED_FEATURES size at which nobody listened to any
- * event]; still that size, still nobody listening (Instrumenter#silence). */
-static int instrumenter_quiet(VALUE marker) {
-    if (!RB_TYPE_P(marker, T_ARRAY) || RARRAY_LEN(marker) < 1) return 0;
-    return RARRAY_AREF(marker, 0) == LONG2FIX(RARRAY_LEN(loaded_features));
-}
-
 rcn_produce_outcome rcn_producer_produce_async(VALUE native, VALUE topic, VALUE value, VALUE key, VALUE partition,
                                                VALUE headers) {
     rcn_producer *p = rb_check_typeddata(native, &producer_type);
-    if (!instrumenter_quiet(p->quiet_marker)) return RCN_PRODUCE_DECLINED;
     if (!usable_here(p) || p->closed || !p->rk) return RCN_PRODUCE_DECLINED;
     VALUE tracker = calling_fibers_tracker();
     topic = as_string(topic);
@@ -696,13 +671,6 @@ static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
 static VALUE producer_untracked(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     return LONG2NUM(__atomic_load_n(&p->untracked, __ATOMIC_ACQUIRE));
-}
-
-static VALUE producer_set_quiet_marker(VALUE self, VALUE marker) {
-    rcn_producer *p = rb_check_typeddata(self, &producer_type);
-    if (!NIL_P(marker)) Check_Type(marker, T_ARRAY);
-    RB_OBJ_WRITE(self, &p->quiet_marker, marker);
-    return marker;
 }
 
 static VALUE producer_set_report_acks(VALUE self, VALUE flag) {
@@ -828,8 +796,6 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cTracker, "activate", tracker_activate, 0);
     rb_define_method(cTracker, "deactivate", tracker_deactivate, 0);
 
-    loaded_features = rb_gv_get("$LOADED_FEATURES");
-    rb_gc_register_mark_object(loaded_features);
     cProducer = rb_define_class_under(mNative, "Producer", rb_cObject);
     rb_define_alloc_func(cProducer, producer_alloc);
     rb_define_singleton_method(cProducer, "fork_generation", producer_fork_generation, 0);
@@ -839,7 +805,6 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cProducer, "queue_length", producer_queue_length, 0);
     rb_define_method(cProducer, "drain_events", producer_drain_events, 0);
     rb_define_method(cProducer, "report_acks=", producer_set_report_acks, 1);
-    rb_define_method(cProducer, "quiet_marker=", producer_set_quiet_marker, 1);
     rb_define_method(cProducer, "wait_for_report", producer_wait_for_report, 1);
     rb_define_method(cProducer, "await", producer_await, 2);
     rb_define_method(cProducer, "untracked", producer_untracked, 0);

@@ -63,10 +63,10 @@ void rcn_producer_hot_path_init(VALUE mNative);
 
 /* producer.c -> producer_hot_path.c: one produce_async message, enqueued
  * for the tracker of the calling fiber's wait_for_delivery block if one
- * runs. DECLINED: someone may listen to the instrumenter (its quiet marker
- * does not hold), the handle is closed or belongs to the parent of this
+ * runs. DECLINED: the handle is closed or belongs to the parent of this
  * forked process, or librdkafka refused the message; nothing was enqueued
- * and the caller takes the general path, which words any error. */
+ * and the caller takes the Ruby path, which words any error. Raises
+ * Racecar::Error when converting the message (to_s) closed the handle. */
 typedef enum { RCN_PRODUCE_TRACKED, RCN_PRODUCE_UNTRACKED, RCN_PRODUCE_DECLINED } rcn_produce_outcome;
 rcn_produce_outcome rcn_producer_produce_async(VALUE native, VALUE topic, VALUE value, VALUE key, VALUE partition,
                                                VALUE headers);
