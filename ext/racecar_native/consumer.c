@@ -745,21 +745,6 @@ void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition
     rd_kafka_topic_partition_list_destroy(list);
 }
 
-static VALUE consumer_pause(VALUE self, VALUE topic, VALUE partition) {
-    rcn_consumer_pause_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), 1);
-    return Qnil;
-}
-
-static VALUE consumer_resume(VALUE self, VALUE topic, VALUE partition) {
-    rcn_consumer_pause_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), 0);
-    return Qnil;
-}
-
-static VALUE consumer_seek(VALUE self, VALUE topic, VALUE partition, VALUE offset) {
-    rcn_consumer_seek_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), NUM2LL(offset));
-    return Qnil;
-}
-
 static VALUE consumer_assignment(VALUE self) {
     rcn_consumer *c = rcn_consumer_get(self);
     rd_kafka_topic_partition_list_t *list = NULL;
@@ -864,11 +849,6 @@ static VALUE consumer_stop(VALUE self) {
     return Qnil;
 }
 
-static VALUE consumer_stop_requested(VALUE self) {
-    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
-    return c->stop_requested ? Qtrue : Qfalse;
-}
-
 typedef struct {
     rd_kafka_queue_t *queue;
 } close_poll_args;
@@ -930,15 +910,6 @@ static VALUE consumer_closed_p(VALUE self) {
     return c->closed ? Qtrue : Qfalse;
 }
 
-static VALUE consumer_member_id(VALUE self) {
-    rcn_consumer *c = rcn_consumer_get(self);
-    char *id = rd_kafka_memberid(c->rk);
-    if (!id) return Qnil;
-    VALUE s = rb_str_new_cstr(id);
-    rd_kafka_mem_free(c->rk, id);
-    return s;
-}
-
 void rcn_consumer_init(VALUE mNative) {
     cConsumer = rb_define_class_under(mNative, "Consumer", rb_cObject);
     rb_define_alloc_func(cConsumer, consumer_alloc);
@@ -948,17 +919,12 @@ void rcn_consumer_init(VALUE mNative) {
     rb_define_method(cConsumer, "drain_events", consumer_drain_events, 0);
     rb_define_method(cConsumer, "commit", consumer_commit, -1);
     rb_define_method(cConsumer, "store_offset", consumer_store_offset, 3);
-    rb_define_method(cConsumer, "pause", consumer_pause, 2);
-    rb_define_method(cConsumer, "resume", consumer_resume, 2);
-    rb_define_method(cConsumer, "seek", consumer_seek, 3);
     rb_define_method(cConsumer, "assignment", consumer_assignment, 0);
     rb_define_method(cConsumer, "committed", consumer_committed, 2);
     rb_define_method(cConsumer, "paused_partitions", consumer_paused_partitions, 0);
     rb_define_method(cConsumer, "stop", consumer_stop, 0);
-    rb_define_method(cConsumer, "stop_requested?", consumer_stop_requested, 0);
     rb_define_method(cConsumer, "close", consumer_close, 0);
     rb_define_method(cConsumer, "closed?", consumer_closed_p, 0);
     rb_define_method(cConsumer, "borrowing_blocks", consumer_borrowing_blocks, 0);
-    rb_define_method(cConsumer, "member_id", consumer_member_id, 0);
     rcn_runner_init(cConsumer);
 }

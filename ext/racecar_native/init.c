@@ -9,10 +9,6 @@ VALUE rcn_eConfigError;
 VALUE rcn_eKafkaError;
 VALUE rcn_eDeliveryError;
 
-static VALUE native_librdkafka_version(VALUE mod) {
-    return rb_str_new_cstr(rd_kafka_version_str());
-}
-
 __attribute__((visibility("default"))) void Init_racecar_native(void) {
     rcn_mRacecar = rb_define_module("Racecar");
     rcn_mNative = rb_define_module_under(rcn_mRacecar, "Native");
@@ -28,8 +24,6 @@ __attribute__((visibility("default"))) void Init_racecar_native(void) {
     if (rd_kafka_version() < 0x020000ff)
         rb_raise(rb_eLoadError, "racecar needs librdkafka >= 2.0.0, this process loaded %s", rd_kafka_version_str());
 
-    rb_define_module_function(rcn_mNative, "librdkafka_version", native_librdkafka_version, 0);
-    rcn_conf_init(rcn_mNative);
     rcn_message_init(rcn_mRacecar);
     rcn_consumer_init(rcn_mNative);
     rcn_producer_init(rcn_mNative);

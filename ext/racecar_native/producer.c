@@ -568,10 +568,12 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return NIL_P(tracker) ? Qfalse : Qtrue;
     /* The message is librdkafka's description alone: Racecar::Producer
      * words the final error and adds a hint. */
-    VALUE exc = rcn_kafka_error_new(rcn_eDeliveryError, err, 0, rd_kafka_err2str(err));
-    rb_iv_set(exc, "@topic", topic);
-    rb_iv_set(exc, "@partition", partition);
-    rb_exc_raise(exc);
+    VALUE kwargs = rb_hash_new();
+    rb_hash_aset(kwargs, ID2SYM(rb_intern("code")), rcn_err_code_sym(err));
+    rb_hash_aset(kwargs, ID2SYM(rb_intern("topic")), topic);
+    rb_hash_aset(kwargs, ID2SYM(rb_intern("partition")), partition);
+    VALUE args[2] = {rb_str_new_cstr(rd_kafka_err2str(err)), kwargs};
+    rb_exc_raise(rb_funcallv_kw(rcn_eDeliveryError, rb_intern("new"), 2, args, RB_PASS_KEYWORDS));
     return Qnil;
 }
 

@@ -39,7 +39,6 @@ size_t rcn_count_arg(VALUE count, const char *name);
 
 /* conf.c */
 rd_kafka_conf_t *rcn_conf_from_hash(VALUE properties);
-void rcn_conf_init(VALUE mNative);
 
 /* message.c (its blocks: message_block.h). Both take the librdkafka message
  * over and set *rkmp to NULL once they have. */
