@@ -191,7 +191,13 @@ static void on_revoke(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_
  * partition and resumes the kept ones after it. In 2.0.x the batch consume
  * call that serves the callback can then drop messages it had already taken
  * from a kept partition while the fetch position moves past them. Kept
- * partitions are marked here and rewound by the runner after the poll. */
+ * partitions are marked here and rewound by the runner after the poll.
+ * librdkafka 2.1.0 fixed the batch APIs around pause and resume (#4208), so
+ * later versions skip the rewind and its refetch. */
+static int batch_consume_drops_kept_messages(void) {
+    return rd_kafka_version() < 0x02010000;
+}
+
 static void mark_kept_partitions(rcn_consumer *c, const rd_kafka_topic_partition_list_t *changing) {
     for (size_t i = 0; i < c->table.len; i++) {
         rcn_partition *p = &c->table.items[i];
@@ -204,7 +210,7 @@ static void mark_kept_partitions(rcn_consumer *c, const rd_kafka_topic_partition
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque) {
     rcn_consumer *c = opaque;
     int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    if (cooperative) mark_kept_partitions(c, parts);
+    if (cooperative && batch_consume_drops_kept_messages()) mark_kept_partitions(c, parts);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(c, rk, parts, cooperative);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
