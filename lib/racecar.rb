@@ -78,8 +78,7 @@ module Racecar
     def produce_async(positional_value = (no_positional = true; nil), value: (no_value = true; nil), topic:,
                       key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
       value = pick_value(no_positional, positional_value, no_value, value) if no_value || !no_positional
-      (@producer || producer).produce_async_positional(value, topic, key, partition, partition_key, headers,
-                                                       create_time)
+      (@producer || producer).async_lane.produce(value, topic, key, partition, partition_key, headers, create_time)
     end
 
     def wait_for_delivery(&block)

@@ -56,15 +56,3 @@ rd_kafka_conf_t *rcn_conf_from_hash(VALUE properties) {
     }
     return build.conf;
 }
-
-/* Racecar::Native.validate_properties(hash): lets Ruby check passthrough
- * properties at start, before any client exists. */
-static VALUE native_validate_properties(VALUE self, VALUE properties) {
-    rd_kafka_conf_t *conf = rcn_conf_from_hash(properties);
-    rd_kafka_conf_destroy(conf);
-    return Qtrue;
-}
-
-void rcn_conf_init(VALUE mNative) {
-    rb_define_module_function(mNative, "validate_properties", native_validate_properties, 1);
-}

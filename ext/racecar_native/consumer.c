@@ -81,6 +81,24 @@ static void commit_revoked(rcn_consumer *c, const rd_kafka_topic_partition_list_
     rd_kafka_topic_partition_list_destroy(list);
 }
 
+/* Pauses or resumes list's partitions; librdkafka's refusal, of the call or
+ * of single partitions (.err), is reported instead of ignored. */
+static void pause_partitions(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int pause) {
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(c->rk, list) : rd_kafka_resume_partitions(c->rk, list);
+    if (err) {
+        push_error_event(c, err, pause ? "pausing partitions failed" : "resuming partitions failed", 0);
+        return;
+    }
+    for (int i = 0; i < list->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        if (!tp->err) continue;
+        char text[512];
+        snprintf(text, sizeof(text), "%s %s [%d] failed: %s", pause ? "pausing" : "resuming", tp->topic,
+                 (int)tp->partition, rd_kafka_err2str(tp->err));
+        push_error_event(c, tp->err, text, 0);
+    }
+}
+
 /* librdkafka keeps an application pause on a partition across unassign and
  * assign, so a partition racecar stops tracking must be resumed, or it would
  * come back paused with nothing left to resume it. */
@@ -95,7 +113,7 @@ static void resume_untracked(rcn_consumer *c, const rd_kafka_topic_partition_lis
         p->paused = 0;
     }
     if (!resume) return;
-    rd_kafka_resume_partitions(c->rk, resume);
+    pause_partitions(c, resume, 0);
     rd_kafka_topic_partition_list_destroy(resume);
 }
 
@@ -114,12 +132,19 @@ static void route_to_topic_queues(rcn_consumer *c, rd_kafka_t *rk, const rd_kafk
 static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int cooperative) {
     resolve_start_positions(c, parts);
     route_to_topic_queues(c, rk, parts);
+    int failed;
     if (cooperative) {
-        push_error_object(c, rd_kafka_incremental_assign(rk, parts), "incremental assign failed");
+        rd_kafka_error_t *error = rd_kafka_incremental_assign(rk, parts);
+        failed = error != NULL;
+        push_error_object(c, error, "incremental assign failed");
     } else {
         rd_kafka_resp_err_t err = rd_kafka_assign(rk, parts);
+        failed = err != RD_KAFKA_RESP_ERR_NO_ERROR;
         if (err) push_error_event(c, err, "assign failed", 0);
     }
+    /* Partitions librdkafka did not take are not racecar's either: nothing
+     * of them is tracked, committed or announced. */
+    if (failed) return;
     /* Eager rebalances revoke everything first; partitions that come back keep
      * their pause, the others lose it now. */
     rd_kafka_topic_partition_list_t *repause = rd_kafka_topic_partition_list_new(parts->cnt ? parts->cnt : 1);
@@ -133,7 +158,7 @@ static void on_assign(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_
         resume_untracked(c, NULL);
         rcn_ptable_prune_unassigned(&c->table);
     }
-    if (repause->cnt > 0) rd_kafka_pause_partitions(rk, repause);
+    if (repause->cnt > 0) pause_partitions(c, repause, 1);
     rd_kafka_topic_partition_list_destroy(repause);
     push_partitions_event(c, RCN_EV_ASSIGNED, parts, 0);
 }
@@ -166,7 +191,13 @@ static void on_revoke(rcn_consumer *c, rd_kafka_t *rk, rd_kafka_topic_partition_
  * partition and resumes the kept ones after it. In 2.0.x the batch consume
  * call that serves the callback can then drop messages it had already taken
  * from a kept partition while the fetch position moves past them. Kept
- * partitions are marked here and rewound by the runner after the poll. */
+ * partitions are marked here and rewound by the runner after the poll.
+ * librdkafka 2.1.0 fixed the batch APIs around pause and resume (#4208), so
+ * later versions skip the rewind and its refetch. */
+static int batch_consume_drops_kept_messages(void) {
+    return rd_kafka_version() < 0x02010000;
+}
+
 static void mark_kept_partitions(rcn_consumer *c, const rd_kafka_topic_partition_list_t *changing) {
     for (size_t i = 0; i < c->table.len; i++) {
         rcn_partition *p = &c->table.items[i];
@@ -179,7 +210,7 @@ static void mark_kept_partitions(rcn_consumer *c, const rd_kafka_topic_partition
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque) {
     rcn_consumer *c = opaque;
     int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    if (cooperative) mark_kept_partitions(c, parts);
+    if (cooperative && batch_consume_drops_kept_messages()) mark_kept_partitions(c, parts);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         on_assign(c, rk, parts, cooperative);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -187,8 +218,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     } else {
         /* Whatever went wrong, the rebalance must be acknowledged. */
         push_error_event(c, err, "rebalance failed", 0);
-        if (cooperative) push_error_object(c, rd_kafka_incremental_unassign(rk, parts), "unassign failed");
-        else rd_kafka_assign(rk, NULL);
+        if (cooperative) {
+            push_error_object(c, rd_kafka_incremental_unassign(rk, parts), "unassign failed");
+        } else {
+            rd_kafka_resp_err_t unassign_err = rd_kafka_assign(rk, NULL);
+            if (unassign_err) push_error_event(c, unassign_err, "unassign failed", 0);
+        }
     }
 }
 
@@ -331,46 +366,107 @@ static VALUE opt(VALUE options, const char *name) {
     return NIL_P(options) ? Qnil : rb_hash_aref(options, ID2SYM(rb_intern(name)));
 }
 
-static int64_t seconds_to_ms(VALUE seconds, int64_t fallback) {
-    return NIL_P(seconds) ? fallback : (int64_t)(NUM2DBL(seconds) * 1000.0);
+static int64_t seconds_option(VALUE options, const char *name, int64_t fallback) {
+    VALUE seconds = opt(options, name);
+    return NIL_P(seconds) ? fallback : rcn_seconds_to_ms(seconds, name);
 }
 
-static int add_start_position(VALUE topic, VALUE beginning, VALUE data) {
-    rcn_consumer *c = (rcn_consumer *)data;
+static int add_start_position(VALUE topic, VALUE beginning, VALUE pairs) {
     VALUE name = rb_obj_as_string(topic);
-    c->reset_topics[c->reset_count] = strdup(StringValueCStr(name));
-    c->reset_beginning[c->reset_count] = RTEST(beginning);
-    c->reset_count++;
+    StringValueCStr(name); /* refuses a NUL byte now, before any C copy */
+    rb_ary_push(pairs, name);
+    rb_ary_push(pairs, RTEST(beginning) ? Qtrue : Qfalse);
     return ST_CONTINUE;
+}
+
+/* :start_positions as [name, beginning, ...] Strings and booleans, or nil.
+ * Converting the names runs Ruby (to_s), so it happens before any C state
+ * changes. */
+static VALUE start_position_pairs(VALUE positions) {
+    if (NIL_P(positions)) return Qnil;
+    if (!RB_TYPE_P(positions, T_HASH))
+        rb_raise(rb_eTypeError, "start_positions must be a Hash of topic => start_from_beginning, not %" PRIsVALUE,
+                 rb_obj_class(positions));
+    VALUE pairs = rb_ary_new();
+    rb_hash_foreach(positions, add_start_position, pairs);
+    return pairs;
+}
+
+static void free_start_positions(rcn_consumer *c) {
+    for (int i = 0; i < c->reset_count; i++) free(c->reset_topics[i]);
+    free(c->reset_topics);
+    free(c->reset_beginning);
+    c->reset_topics = NULL;
+    c->reset_beginning = NULL;
+    c->reset_count = 0;
+}
+
+/* Replaces the start positions with start_position_pairs' (runs no Ruby).
+ * Returns 0, or -1 when out of memory (the consumer then has none). */
+static int set_start_positions(rcn_consumer *c, VALUE pairs) {
+    free_start_positions(c);
+    long n = NIL_P(pairs) ? 0 : RARRAY_LEN(pairs) / 2;
+    if (n == 0) return 0;
+    char **topics = calloc((size_t)n, sizeof(char *));
+    int *beginning = calloc((size_t)n, sizeof(int));
+    int count = 0;
+    if (topics && beginning) {
+        for (; count < n; count++) {
+            VALUE name = RARRAY_AREF(pairs, 2 * count);
+            topics[count] = strndup(RSTRING_PTR(name), (size_t)RSTRING_LEN(name));
+            if (!topics[count]) break;
+            beginning[count] = RARRAY_AREF(pairs, 2 * count + 1) == Qtrue;
+        }
+    }
+    if (!topics || !beginning || count < n) {
+        for (int i = 0; i < count; i++) free(topics[i]);
+        free(topics);
+        free(beginning);
+        return -1;
+    }
+    c->reset_topics = topics;
+    c->reset_beginning = beginning;
+    c->reset_count = (int)n;
+    return 0;
 }
 
 /* Native::Consumer.new(properties, options)
  * options: :start_positions ({topic => start_from_beginning}, only when they
  * differ), :commit_interval, :synchronous_commits, :pause_timeout,
- * :pause_with_exponential_backoff, :max_pause_timeout (seconds). */
+ * :pause_with_exponential_backoff, :max_pause_timeout (seconds).
+ * Every argument is converted first (which runs Ruby: to_s, a Hash's default
+ * proc) and the consumer's C state is changed only after, so a conversion
+ * that raises, or that calls initialize itself, leaves nothing half set. */
 static VALUE consumer_initialize(int argc, VALUE *argv, VALUE self) {
     VALUE properties, options;
     rb_scan_args(argc, argv, "11", &properties, &options);
     if (!NIL_P(options)) Check_Type(options, T_HASH);
+    Check_Type(properties, T_HASH);
     rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
     if (c->rk) rb_raise(rcn_eError, "already initialized");
 
-    VALUE positions = opt(options, "start_positions");
-    if (!NIL_P(positions) && RHASH_SIZE(positions) > 0) {
-        long n = RHASH_SIZE(positions);
-        c->reset_topics = calloc((size_t)n, sizeof(char *));
-        c->reset_beginning = calloc((size_t)n, sizeof(int));
-        if (!c->reset_topics || !c->reset_beginning) rb_raise(rb_eNoMemError, "out of memory");
-        rb_hash_foreach(positions, add_start_position, (VALUE)c);
-    }
-    c->commit_interval_ms = seconds_to_ms(opt(options, "commit_interval"), 10000);
-    c->sync_commits = RTEST(opt(options, "synchronous_commits"));
-    c->pause.timeout_ms = seconds_to_ms(opt(options, "pause_timeout"), 10000);
-    if (c->pause.timeout_ms < 0) c->pause.timeout_ms = -1;
-    c->pause.exponential = RTEST(opt(options, "pause_with_exponential_backoff"));
-    c->pause.max_timeout_ms = seconds_to_ms(opt(options, "max_pause_timeout"), 0);
-
+    VALUE positions = start_position_pairs(opt(options, "start_positions"));
+    int64_t commit_interval_ms = seconds_option(options, "commit_interval", 10000);
+    int sync_commits = RTEST(opt(options, "synchronous_commits"));
+    int64_t pause_timeout_ms = seconds_option(options, "pause_timeout", 10000);
+    int exponential = RTEST(opt(options, "pause_with_exponential_backoff"));
+    int64_t max_pause_timeout_ms = seconds_option(options, "max_pause_timeout", 0);
     rd_kafka_conf_t *conf = rcn_conf_from_hash(properties);
+    if (c->rk) {
+        rd_kafka_conf_destroy(conf);
+        rb_raise(rcn_eError, "already initialized (while its arguments were converted)");
+    }
+    if (set_start_positions(c, positions) != 0) {
+        rd_kafka_conf_destroy(conf);
+        rb_raise(rb_eNoMemError, "out of memory for the start positions");
+    }
+    RB_GC_GUARD(positions);
+    c->commit_interval_ms = commit_interval_ms;
+    c->sync_commits = sync_commits;
+    c->pause.timeout_ms = pause_timeout_ms < 0 ? -1 : pause_timeout_ms;
+    c->pause.exponential = exponential;
+    c->pause.max_timeout_ms = max_pause_timeout_ms;
+
     char errstr[512];
     /* racecar stores offsets itself, only after processing. The periodic
      * commits of what it stored are librdkafka's auto-commits, unless they
@@ -530,7 +626,7 @@ static VALUE destroy_batch(VALUE data) {
 static VALUE consumer_poll_batch(VALUE self, VALUE max, VALUE timeout_ms) {
     rcn_consumer *c = rcn_consumer_get(self);
     if (c->running) rb_raise(rcn_eError, "the consumer is being run by a runner");
-    convert_args a = {c, rb_ary_new(), NUM2SIZET(max), NUM2INT(timeout_ms)};
+    convert_args a = {c, rb_ary_new(), rcn_count_arg(max, "max_messages"), NUM2INT(timeout_ms)};
     return rb_ensure(poll_and_convert, (VALUE)&a, destroy_batch, (VALUE)&a);
 }
 
@@ -599,8 +695,32 @@ static VALUE consumer_commit(int argc, VALUE *argv, VALUE self) {
     return Qnil;
 }
 
+rd_kafka_resp_err_t rcn_consumer_store_offsets(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int report) {
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
+    for (int i = 0; i < list->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        /* INVALID_ARG leaves the partitions' codes unset: nothing was stored. */
+        rd_kafka_resp_err_t part_err = err == RD_KAFKA_RESP_ERR__INVALID_ARG ? err : tp->err;
+        if (part_err) {
+            if (!report) continue;
+            char text[512];
+            snprintf(text, sizeof(text), "offset %lld of %s [%d] was not stored: %s", (long long)tp->offset, tp->topic,
+                     (int)tp->partition, rd_kafka_err2str(part_err));
+            /* Revoked meanwhile is expected in a rebalance: its new owner
+             * processes those messages again. */
+            if (part_err == RD_KAFKA_RESP_ERR__STATE) rcn_events_push(&c->events, rcn_event_log(4, "RACECAR", text));
+            else push_error_event(c, part_err, text, 0);
+            continue;
+        }
+        rcn_partition *p = rcn_ptable_find(&c->table, tp->topic, tp->partition);
+        if (p && p->stored_offset < tp->offset) p->stored_offset = tp->offset;
+    }
+    return err;
+}
+
 /* store_offset(topic, partition, next_offset): marks everything before
- * next_offset processed; the next commit sends it. */
+ * next_offset processed; the next commit sends it. Raises when librdkafka
+ * refuses (the partition is not assigned), storing nothing. */
 static VALUE consumer_store_offset(VALUE self, VALUE topic, VALUE partition, VALUE offset) {
     rcn_consumer *c = rcn_consumer_get(self);
     const char *name = StringValueCStr(topic);
@@ -609,21 +729,18 @@ static VALUE consumer_store_offset(VALUE self, VALUE topic, VALUE partition, VAL
     int64_t next_offset = NUM2LL(offset);
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, name, part)->offset = next_offset;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, list);
+    rd_kafka_resp_err_t err = rcn_consumer_store_offsets(c, list, 0);
+    if (!err) err = list->elems[0].err;
     rd_kafka_topic_partition_list_destroy(list);
     if (err) rcn_raise_kafka(rcn_eKafkaError, err, "storing the offset failed");
-    rcn_partition *p = rcn_ptable_fetch(&c->table, name, part);
-    if (p && p->stored_offset < next_offset) p->stored_offset = next_offset;
     return Qnil;
 }
 
 void rcn_consumer_pause_one(rcn_consumer *c, const char *topic, int32_t partition, int pause) {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic, partition);
-    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(c->rk, list) : rd_kafka_resume_partitions(c->rk, list);
-    if (!err && list->elems[0].err) err = list->elems[0].err;
+    pause_partitions(c, list, pause);
     rd_kafka_topic_partition_list_destroy(list);
-    if (err) push_error_event(c, err, pause ? "pausing a partition failed" : "resuming a partition failed", 0);
 }
 
 void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition, int64_t offset) {
@@ -632,21 +749,6 @@ void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition
     /* Asynchronous: the fetcher applies it in order with the pause. */
     push_error_object(c, rd_kafka_seek_partitions(c->rk, list, 0), "seek failed");
     rd_kafka_topic_partition_list_destroy(list);
-}
-
-static VALUE consumer_pause(VALUE self, VALUE topic, VALUE partition) {
-    rcn_consumer_pause_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), 1);
-    return Qnil;
-}
-
-static VALUE consumer_resume(VALUE self, VALUE topic, VALUE partition) {
-    rcn_consumer_pause_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), 0);
-    return Qnil;
-}
-
-static VALUE consumer_seek(VALUE self, VALUE topic, VALUE partition, VALUE offset) {
-    rcn_consumer_seek_one(rcn_consumer_get(self), StringValueCStr(topic), NUM2INT(partition), NUM2LL(offset));
-    return Qnil;
 }
 
 static VALUE consumer_assignment(VALUE self) {
@@ -819,15 +921,6 @@ static VALUE consumer_closed_p(VALUE self) {
     return c->closed ? Qtrue : Qfalse;
 }
 
-static VALUE consumer_member_id(VALUE self) {
-    rcn_consumer *c = rcn_consumer_get(self);
-    char *id = rd_kafka_memberid(c->rk);
-    if (!id) return Qnil;
-    VALUE s = rb_str_new_cstr(id);
-    rd_kafka_mem_free(c->rk, id);
-    return s;
-}
-
 void rcn_consumer_init(VALUE mNative) {
     cConsumer = rb_define_class_under(mNative, "Consumer", rb_cObject);
     rb_define_alloc_func(cConsumer, consumer_alloc);
@@ -837,9 +930,6 @@ void rcn_consumer_init(VALUE mNative) {
     rb_define_method(cConsumer, "drain_events", consumer_drain_events, 0);
     rb_define_method(cConsumer, "commit", consumer_commit, -1);
     rb_define_method(cConsumer, "store_offset", consumer_store_offset, 3);
-    rb_define_method(cConsumer, "pause", consumer_pause, 2);
-    rb_define_method(cConsumer, "resume", consumer_resume, 2);
-    rb_define_method(cConsumer, "seek", consumer_seek, 3);
     rb_define_method(cConsumer, "assignment", consumer_assignment, 0);
     rb_define_method(cConsumer, "committed", consumer_committed, 2);
     rb_define_method(cConsumer, "paused_partitions", consumer_paused_partitions, 0);
@@ -848,6 +938,5 @@ void rcn_consumer_init(VALUE mNative) {
     rb_define_method(cConsumer, "close", consumer_close, 0);
     rb_define_method(cConsumer, "closed?", consumer_closed_p, 0);
     rb_define_method(cConsumer, "borrowing_blocks", consumer_borrowing_blocks, 0);
-    rb_define_method(cConsumer, "member_id", consumer_member_id, 0);
     rcn_runner_init(cConsumer);
 }

@@ -56,6 +56,11 @@ void rcn_consumer_commit_due(rcn_consumer *c);
 void rcn_consumer_destroy_batch(rcn_consumer *c);
 /* Records a consumer error that librdkafka delivered in place of a message. */
 void rcn_consumer_push_message_error(rcn_consumer *c, const rd_kafka_message_t *rkm);
+/* Stores list's offsets; stored_offset advances only for the partitions
+ * librdkafka accepted. With report, the refused ones are reported as events
+ * (a partition no longer assigned as a warning). Returns librdkafka's result
+ * for the whole list; each partition's own is in its .err. */
+rd_kafka_resp_err_t rcn_consumer_store_offsets(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int report);
 void rcn_consumer_pause_one(rcn_consumer *c, const char *topic, int32_t partition, int pause);
 void rcn_consumer_seek_one(rcn_consumer *c, const char *topic, int32_t partition, int64_t offset);
 /* The group's committed offsets for list, asked without the GVL. */

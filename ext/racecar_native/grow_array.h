@@ -11,7 +11,9 @@
 static inline void *rcn_grow_array(void *items, size_t len, size_t *cap, size_t first, size_t item_size) {
     if (len < *cap) return items;
     size_t grown = *cap ? *cap * 2 : first;
-    void *moved = realloc(items, grown * item_size);
+    size_t bytes;
+    if (grown < *cap || __builtin_mul_overflow(grown, item_size, &bytes)) return NULL;
+    void *moved = realloc(items, bytes);
     if (moved) *cap = grown;
     return moved;
 }

@@ -9,6 +9,8 @@ VALUE rcn_eConfigError;
 VALUE rcn_eKafkaError;
 VALUE rcn_eDeliveryError;
 
+// The loaded library's version: the spec banner names the CI leg with it, and
+// checks of what the library can do (e.g. the group protocol) read it.
 static VALUE native_librdkafka_version(VALUE mod) {
     return rb_str_new_cstr(rd_kafka_version_str());
 }
@@ -29,7 +31,6 @@ __attribute__((visibility("default"))) void Init_racecar_native(void) {
         rb_raise(rb_eLoadError, "racecar needs librdkafka >= 2.0.0, this process loaded %s", rd_kafka_version_str());
 
     rb_define_module_function(rcn_mNative, "librdkafka_version", native_librdkafka_version, 0);
-    rcn_conf_init(rcn_mNative);
     rcn_message_init(rcn_mRacecar);
     rcn_consumer_init(rcn_mNative);
     rcn_producer_init(rcn_mNative);

@@ -25,8 +25,8 @@ typedef struct {
     int64_t next_offset;     /* first message not yet handed to the runner */
 
     /* A cooperative rebalance paused and resumed the partition inside
-     * librdkafka, which (2.0.x) may skip messages it had already put in a
-     * batch; the runner seeks back to next_offset once. */
+     * librdkafka, which (2.0.x only) may skip messages it had already put in
+     * a batch; the runner seeks back to next_offset once. */
     int resync;
     uint64_t resynced_poll;  /* poll whose messages the resync dropped */
 } rcn_partition;

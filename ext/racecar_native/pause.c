@@ -29,7 +29,8 @@ int64_t rcn_pause_failure(rcn_partition *p, const rcn_pause_policy *policy, int6
     }
     p->paused = 1;
     p->paused_at_ms = now_ms;
-    p->resume_at_ms = duration < 0 ? -1 : now_ms + duration;
+    /* Saturating: a pause doubled many times must not wrap into the past. */
+    p->resume_at_ms = duration < 0 ? -1 : (duration > INT64_MAX - now_ms ? INT64_MAX : now_ms + duration);
     return duration;
 }
 

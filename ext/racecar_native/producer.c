@@ -44,9 +44,6 @@ typedef struct {
     int closed;
     unsigned long generation;     /* fork_generation of the process whose threads serve rk */
     rcn_topic_cache topics;
-    /* Instrumenter#silence of the Racecar::Producer that owns this handle
-     * (quiet_marker=), or nil: checked by produce_async's hot path. */
-    VALUE quiet_marker;
 } rcn_producer;
 
 /* ---------- DeliveryTracker ---------- */
@@ -102,7 +99,7 @@ static VALUE tracker_wait(int argc, VALUE *argv, VALUE self) {
     VALUE timeout;
     rb_scan_args(argc, argv, "01", &timeout);
     rcn_tracker *t = tracker_get(self);
-    int64_t deadline = NIL_P(timeout) ? -1 : rcn_monotonic_ms() + (int64_t)(NUM2DBL(timeout) * 1000.0);
+    int64_t deadline = NIL_P(timeout) ? -1 : rcn_deadline_after(timeout, "timeout");
     tracker_wait_args a = {t, deadline, 0};
     for (;;) {
         rcn_without_gvl(tracker_wait_nogvl, &a, tracker_wait_ubf, t);
@@ -296,18 +293,9 @@ static void producer_free(void *ptr) {
 
 static size_t producer_size(const void *ptr) { return sizeof(rcn_producer); }
 
-static void producer_mark(void *ptr) {
-    rb_gc_mark_movable(((rcn_producer *)ptr)->quiet_marker);
-}
-
-static void producer_compact(void *ptr) {
-    rcn_producer *p = ptr;
-    p->quiet_marker = rb_gc_location(p->quiet_marker);
-}
-
 static const rb_data_type_t producer_type = {
     "Racecar::Native::Producer",
-    {producer_mark, producer_free, producer_size, producer_compact},
+    {NULL, producer_free, producer_size, NULL},
     0, 0, RUBY_TYPED_FREE_IMMEDIATELY
 };
 
@@ -320,7 +308,6 @@ static VALUE producer_alloc(VALUE klass) {
     pthread_mutex_init(&p->report_lock, NULL);
     rcn_cond_init_monotonic(&p->report_cond);
     p->closed = 1;
-    p->quiet_marker = Qnil;
     return obj;
 }
 
@@ -387,43 +374,35 @@ static void space_wait_ubf(void *data) {
     pthread_mutex_unlock(&p->space_lock);
 }
 
-typedef struct {
-    rd_kafka_headers_t *hdrs;
-} headers_args;
-
-static int add_header(VALUE key, VALUE value, VALUE data) {
-    headers_args *a = (headers_args *)data;
-    VALUE k = rb_obj_as_string(key);
-    if (NIL_P(value)) {
-        rd_kafka_header_add(a->hdrs, RSTRING_PTR(k), RSTRING_LEN(k), NULL, 0);
-    } else {
-        VALUE v = rb_obj_as_string(value);
-        rd_kafka_header_add(a->hdrs, RSTRING_PTR(k), RSTRING_LEN(k), RSTRING_PTR(v), (size_t)RSTRING_LEN(v));
-    }
+/* Header names and values as Strings, in pairs [name, value, ...] (value nil
+ * for a null header), or nil when there are none. Converting runs Ruby (to_s),
+ * so it happens before the producer's librdkafka objects are touched. */
+static int add_header_strings(VALUE key, VALUE value, VALUE pairs) {
+    rb_ary_push(pairs, rb_obj_as_string(key));
+    rb_ary_push(pairs, NIL_P(value) ? Qnil : rb_obj_as_string(value));
     return ST_CONTINUE;
 }
 
-static VALUE fill_headers(VALUE data) {
-    VALUE *args = (VALUE *)data;
-    rb_hash_foreach(args[0], add_header, args[1]);
-    return Qnil;
-}
-
-static VALUE destroy_headers_and_raise(VALUE data, VALUE exc) {
-    headers_args *a = (headers_args *)((VALUE *)data)[1];
-    rd_kafka_headers_destroy(a->hdrs);
-    rb_exc_raise(exc);
-    return Qnil;
-}
-
-static rd_kafka_headers_t *build_headers(VALUE headers) {
-    if (NIL_P(headers)) return NULL;
+static VALUE header_strings(VALUE headers) {
+    if (NIL_P(headers)) return Qnil;
     Check_Type(headers, T_HASH);
-    if (RHASH_SIZE(headers) == 0) return NULL;
-    headers_args a = {rd_kafka_headers_new((size_t)RHASH_SIZE(headers))};
-    VALUE args[2] = {headers, (VALUE)&a};
-    rb_rescue2(fill_headers, (VALUE)args, destroy_headers_and_raise, (VALUE)args, rb_eException, (VALUE)0);
-    return a.hdrs;
+    if (RHASH_SIZE(headers) == 0) return Qnil;
+    VALUE pairs = rb_ary_new_capa((long)RHASH_SIZE(headers) * 2);
+    rb_hash_foreach(headers, add_header_strings, pairs);
+    return pairs;
+}
+
+/* librdkafka's headers from header_strings' pairs; runs no Ruby. */
+static rd_kafka_headers_t *build_headers(VALUE pairs) {
+    if (NIL_P(pairs)) return NULL;
+    long n = RARRAY_LEN(pairs);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new((size_t)(n / 2));
+    for (long i = 0; i + 1 < n; i += 2) {
+        VALUE k = RARRAY_AREF(pairs, i), v = RARRAY_AREF(pairs, i + 1);
+        rd_kafka_header_add(hdrs, RSTRING_PTR(k), RSTRING_LEN(k), NIL_P(v) ? NULL : RSTRING_PTR(v),
+                            NIL_P(v) ? 0 : (size_t)RSTRING_LEN(v));
+    }
+    return hdrs;
 }
 
 static void count_untracked(rcn_producer *p, long delta) {
@@ -513,38 +492,47 @@ static VALUE tracker_deactivate(VALUE self) {
 
 /* Enqueues a copy of one message, waiting (interruptibly) while the local
  * queue is full. topic is a String, tracker a DeliveryTracker or nil. Returns
- * NO_ERROR, or librdkafka's reason for refusing the message. */
+ * NO_ERROR, or librdkafka's reason for refusing the message.
+ *
+ * Every conversion that runs Ruby (to_s of value, key, headers) comes first:
+ * Ruby may switch threads, and another thread may close the producer, which
+ * frees its librdkafka handle and topic handles. After the conversions the
+ * handle is checked again, and from there to rd_kafka_produceva nothing
+ * releases the GVL, so nothing can close it in between. */
 static rd_kafka_resp_err_t enqueue_copy(VALUE self, rcn_producer *p, VALUE topic, VALUE value, VALUE key, int32_t part,
                                         VALUE headers, int64_t ts, VALUE tracker) {
-    /* The same topic as last time needs no C string and no search. */
-    const char *topic_name = NULL;
-    rd_kafka_topic_t *rkt = rcn_topic_cache_last(&p->topics, RSTRING_PTR(topic), (size_t)RSTRING_LEN(topic));
-    if (!rkt) {
-        topic_name = StringValueCStr(topic);
-        rkt = rcn_topic_cache_get(&p->topics, p->rk, topic_name);
-    }
     if (!NIL_P(value)) value = as_string(value);
     if (!NIL_P(key)) key = as_string(key);
+    VALUE header_pairs = header_strings(headers);
     rcn_tracker *t = NIL_P(tracker) ? NULL : tracker_get(tracker);
     for (;;) {
-        rd_kafka_headers_t *hdrs = build_headers(headers);
+        p = producer_get(self);
+        /* The same topic as last time needs no C string and no search. */
+        const char *topic_name = NULL;
+        rd_kafka_topic_t *rkt = rcn_topic_cache_last(&p->topics, RSTRING_PTR(topic), (size_t)RSTRING_LEN(topic));
+        if (!rkt) {
+            topic_name = StringValueCStr(topic);
+            rkt = rcn_topic_cache_get(&p->topics, p->rk, topic_name);
+        }
+        rd_kafka_headers_t *hdrs = build_headers(header_pairs);
         if (t) rcn_tracker_enqueued(t);
         else count_untracked(p, 1);
         rd_kafka_resp_err_t err = produce_copy(p, rkt, topic_name, part, value, key, ts, hdrs, t);
         RB_GC_GUARD(topic);
         RB_GC_GUARD(value);
         RB_GC_GUARD(key);
+        RB_GC_GUARD(header_pairs);
         RB_GC_GUARD(tracker);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
         if (t) rcn_tracker_enqueue_failed(t);
         else count_untracked(p, -1);
         if (hdrs) rd_kafka_headers_destroy(hdrs);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
-        /* Back-pressure: wait for deliveries to free space, then retry. */
+        /* Back-pressure: wait for deliveries to free space, then retry (the
+         * loop checks the handle again: it may have been closed meanwhile). */
         space_wait_args a = {p, rcn_monotonic_ms() + 100};
         rcn_without_gvl(space_wait_nogvl, &a, space_wait_ubf, p);
         rb_thread_check_ints();
-        p = producer_get(self);
     }
 }
 
@@ -580,28 +568,18 @@ static VALUE producer_produce(VALUE self, VALUE topic, VALUE value, VALUE key, V
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return NIL_P(tracker) ? Qfalse : Qtrue;
     /* The message is librdkafka's description alone: Racecar::Producer
      * words the final error and adds a hint. */
-    VALUE exc = rcn_kafka_error_new(rcn_eDeliveryError, err, 0, rd_kafka_err2str(err));
-    rb_iv_set(exc, "@topic", topic);
-    rb_iv_set(exc, "@partition", partition);
-    rb_exc_raise(exc);
+    VALUE kwargs = rb_hash_new();
+    rb_hash_aset(kwargs, ID2SYM(rb_intern("code")), rcn_err_code_sym(err));
+    rb_hash_aset(kwargs, ID2SYM(rb_intern("topic")), topic);
+    rb_hash_aset(kwargs, ID2SYM(rb_intern("partition")), partition);
+    VALUE args[2] = {rb_str_new_cstr(rd_kafka_err2str(err)), kwargs};
+    rb_exc_raise(rb_funcallv_kw(rcn_eDeliveryError, rb_intern("new"), 2, args, RB_PASS_KEYWORDS));
     return Qnil;
-}
-
-/* $LOADED_FEATURES is one Array for the life of the VM (require appends to
- * it), so it is looked up once instead of by name per message. */
-static VALUE loaded_features;
-
-/* The marker is [the $LOADED_FEATURES size at which nobody listened to any
- * event]; still that size, still nobody listening (Instrumenter#silence). */
-static int instrumenter_quiet(VALUE marker) {
-    if (!RB_TYPE_P(marker, T_ARRAY) || RARRAY_LEN(marker) < 1) return 0;
-    return RARRAY_AREF(marker, 0) == LONG2FIX(RARRAY_LEN(loaded_features));
 }
 
 rcn_produce_outcome rcn_producer_produce_async(VALUE native, VALUE topic, VALUE value, VALUE key, VALUE partition,
                                                VALUE headers) {
     rcn_producer *p = rb_check_typeddata(native, &producer_type);
-    if (!instrumenter_quiet(p->quiet_marker)) return RCN_PRODUCE_DECLINED;
     if (!usable_here(p) || p->closed || !p->rk) return RCN_PRODUCE_DECLINED;
     VALUE tracker = calling_fibers_tracker();
     topic = as_string(topic);
@@ -686,7 +664,7 @@ static VALUE producer_await(VALUE self, VALUE tracker, VALUE timeout) {
  * flight; works on a closed producer too, so the reporter can finish. */
 static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
-    report_wait_args a = {p, rcn_monotonic_ms() + (int64_t)(NUM2DBL(timeout) * 1000.0), 0};
+    report_wait_args a = {p, rcn_deadline_after(timeout, "timeout"), 0};
     rcn_without_gvl(report_wait_nogvl, &a, report_wait_ubf, p);
     return LONG2NUM(a.untracked);
 }
@@ -695,13 +673,6 @@ static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
 static VALUE producer_untracked(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     return LONG2NUM(__atomic_load_n(&p->untracked, __ATOMIC_ACQUIRE));
-}
-
-static VALUE producer_set_quiet_marker(VALUE self, VALUE marker) {
-    rcn_producer *p = rb_check_typeddata(self, &producer_type);
-    if (!NIL_P(marker)) Check_Type(marker, T_ARRAY);
-    RB_OBJ_WRITE(self, &p->quiet_marker, marker);
-    return marker;
 }
 
 static VALUE producer_set_report_acks(VALUE self, VALUE flag) {
@@ -827,8 +798,6 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cTracker, "activate", tracker_activate, 0);
     rb_define_method(cTracker, "deactivate", tracker_deactivate, 0);
 
-    loaded_features = rb_gv_get("$LOADED_FEATURES");
-    rb_gc_register_mark_object(loaded_features);
     cProducer = rb_define_class_under(mNative, "Producer", rb_cObject);
     rb_define_alloc_func(cProducer, producer_alloc);
     rb_define_singleton_method(cProducer, "fork_generation", producer_fork_generation, 0);
@@ -838,7 +807,6 @@ void rcn_producer_init(VALUE mNative) {
     rb_define_method(cProducer, "queue_length", producer_queue_length, 0);
     rb_define_method(cProducer, "drain_events", producer_drain_events, 0);
     rb_define_method(cProducer, "report_acks=", producer_set_report_acks, 1);
-    rb_define_method(cProducer, "quiet_marker=", producer_set_quiet_marker, 1);
     rb_define_method(cProducer, "wait_for_report", producer_wait_for_report, 1);
     rb_define_method(cProducer, "await", producer_await, 2);
     rb_define_method(cProducer, "untracked", producer_untracked, 0);

@@ -28,9 +28,17 @@ VALUE rcn_kafka_error_new(VALUE klass, rd_kafka_resp_err_t err, int fatal, const
 NORETURN(void rcn_raise_kafka(VALUE klass, rd_kafka_resp_err_t err, const char *context));
 NORETURN(void rcn_raise_error_object(rd_kafka_error_t *error, const char *context));
 
+/* numeric.c: NaN raises ArgumentError naming the argument; infinite and
+ * huge values are clamped (durations to about 100 years, timeouts for
+ * librdkafka to 0..INT_MAX); a count must be 1..INT_MAX. */
+int64_t rcn_seconds_to_ms(VALUE seconds, const char *name);
+/* The monotonic time (ms) seconds from now; negative seconds mean now. */
+int64_t rcn_deadline_after(VALUE seconds, const char *name);
+int rcn_seconds_to_timeout_ms(VALUE seconds, const char *name);
+size_t rcn_count_arg(VALUE count, const char *name);
+
 /* conf.c */
 rd_kafka_conf_t *rcn_conf_from_hash(VALUE properties);
-void rcn_conf_init(VALUE mNative);
 
 /* message.c (its blocks: message_block.h). Both take the librdkafka message
  * over and set *rkmp to NULL once they have. */
@@ -54,10 +62,10 @@ void rcn_producer_hot_path_init(VALUE mNative);
 
 /* producer.c -> producer_hot_path.c: one produce_async message, enqueued
  * for the tracker of the calling fiber's wait_for_delivery block if one
- * runs. DECLINED: someone may listen to the instrumenter (its quiet marker
- * does not hold), the handle is closed or belongs to the parent of this
+ * runs. DECLINED: the handle is closed or belongs to the parent of this
  * forked process, or librdkafka refused the message; nothing was enqueued
- * and the caller takes the general path, which words any error. */
+ * and the caller takes the Ruby path, which words any error. Raises
+ * Racecar::Error when converting the message (to_s) closed the handle. */
 typedef enum { RCN_PRODUCE_TRACKED, RCN_PRODUCE_UNTRACKED, RCN_PRODUCE_DECLINED } rcn_produce_outcome;
 rcn_produce_outcome rcn_producer_produce_async(VALUE native, VALUE topic, VALUE value, VALUE key, VALUE partition,
                                                VALUE headers);

@@ -46,12 +46,12 @@ static int protected_call(VALUE recv, ID mid, int argc, const VALUE *argv, VALUE
     return state;
 }
 
-/* Failures racecar retries. Signals, exit, Thread#kill and out-of-memory
- * propagate instead, after the partition was rewound so nothing is lost. */
+/* Failures racecar retries: StandardErrors, what `rescue => e` catches.
+ * Anything else interrupts the run instead of failing the messages (Ruby
+ * 3.3's Timeout::ExitException, Thread#kill, a throw, signals, exit, out of
+ * memory, ScriptErrors): it propagates after the partition was rewound. */
 static int recoverable(VALUE exc) {
-    if (!RB_TYPE_P(exc, T_OBJECT) || !rb_obj_is_kind_of(exc, rb_eException)) return 0;
-    return !rb_obj_is_kind_of(exc, rb_eSignal) && !rb_obj_is_kind_of(exc, rb_eSystemExit) &&
-           !rb_obj_is_kind_of(exc, rb_eNoMemError);
+    return RB_TYPE_P(exc, T_OBJECT) && RTEST(rb_obj_is_kind_of(exc, rb_eStandardError));
 }
 
 /* ---------- offsets ---------- */
@@ -61,13 +61,7 @@ static void flush_store(iteration *it) {
     rd_kafka_topic_partition_list_t *list = it->store;
     it->store = NULL;
     if (!list) return;
-    if (list->cnt > 0 && c->rk) {
-        rd_kafka_offsets_store(c->rk, list); /* per-partition errors: revoked meanwhile, harmless */
-        for (int i = 0; i < list->cnt; i++) {
-            rcn_partition *p = rcn_ptable_find(&c->table, list->elems[i].topic, list->elems[i].partition);
-            if (p && p->stored_offset < list->elems[i].offset) p->stored_offset = list->elems[i].offset;
-        }
-    }
+    if (list->cnt > 0 && c->rk) rcn_consumer_store_offsets(c, list, 1);
     rd_kafka_topic_partition_list_destroy(list);
 }
 
@@ -95,7 +89,22 @@ static void drop_messages(iteration *it, size_t from, size_t n) {
     }
 }
 
+/* An interrupt is not a failure of the messages: no pause, no retry count,
+ * no on_error. The partition goes back to the first unprocessed message
+ * (nothing of the interrupted call was stored) and the interrupt propagates
+ * once the iteration is cleaned up. */
+static void interrupt_partition(iteration *it, const char *topic, int32_t partition, int64_t offset, int state) {
+    rcn_partition *p = rcn_ptable_find(&it->c->table, topic, partition);
+    if (p) p->next_offset = offset;
+    rcn_consumer_seek_one(it->c, topic, partition, offset);
+    it->fatal_state = state;
+}
+
 static void fail_partition(iteration *it, const char *topic, int32_t partition, int64_t offset, VALUE exc, VALUE failed, int state) {
+    if (!recoverable(exc)) {
+        interrupt_partition(it, topic, partition, offset, state);
+        return;
+    }
     rcn_consumer *c = it->c;
     rcn_partition *p = rcn_ptable_find(&c->table, topic, partition);
     int64_t duration = 0;
@@ -107,10 +116,6 @@ static void fail_partition(iteration *it, const char *topic, int32_t partition, 
     }
     if (duration != 0) rcn_consumer_pause_one(c, topic, partition, 1);
     rcn_consumer_seek_one(c, topic, partition, offset);
-    if (!recoverable(exc)) {
-        it->fatal_state = state;
-        return;
-    }
     rb_set_errinfo(Qnil);
     /* The handler hears the retries_count of the attempt that failed, the
      * same number its messages carried: 0 for a first failure. */
@@ -118,8 +123,8 @@ static void fail_partition(iteration *it, const char *topic, int32_t partition, 
     VALUE handler_exc;
     int hstate = protected_call(it->dispatcher, id_handle_failure, 4, args, &handler_exc);
     if (hstate) {
-        /* The Ruby side rescues its own errors; anything reaching here is a
-         * signal or exit, which must propagate. */
+        /* The Ruby side rescues its own errors; anything reaching here is an
+         * interrupt, which must propagate. */
         it->fatal_state = hstate;
     }
 }
@@ -452,13 +457,11 @@ static VALUE consumer_run(VALUE self, VALUE dispatcher, VALUE fetch_messages, VA
     rcn_consumer *c = rcn_consumer_get(self);
     if (c->running) rb_raise(rcn_eError, "the consumer is already running");
     if (NIL_P(c->process_receiver)) rb_raise(rcn_eError, "call dispatch_to(receiver, method) before run");
-    long fetch = NUM2LONG(fetch_messages);
-    if (fetch < 1) rb_raise(rb_eArgError, "fetch_messages must be at least 1");
     iteration it = {0};
     it.c = c;
     it.dispatcher = dispatcher;
-    it.fetch_messages = (size_t)fetch;
-    it.max_wait_ms = (int)(NUM2DBL(max_wait_time) * 1000.0);
+    it.fetch_messages = rcn_count_arg(fetch_messages, "fetch_messages");
+    it.max_wait_ms = rcn_seconds_to_timeout_ms(max_wait_time, "max_wait_time");
     it.batch_mode = RTEST(batch);
     it.group = malloc(it.fetch_messages * sizeof(size_t));
     if (!it.group) rb_raise(rb_eNoMemError, "out of memory");

@@ -41,8 +41,8 @@ module Racecar
       @local_listening = {}
       # [$LOADED_FEATURES.size when listening? last found nobody at all, or
       # nil]. One Array for the instrumenter's life, so a hot path can keep it
-      # and make the quiet check itself, without a method call (#silence).
-      @silence = [nil]
+      # and make the quiet check itself, without a method call (#quiet_marker).
+      @quiet_marker = [nil]
       @lock = Mutex.new
     end
 
@@ -88,7 +88,7 @@ module Racecar
       # The common quiet process (no racecar subscriber, no ActiveSupport)
       # answers here. ActiveSupport can only arrive through require, which
       # grows $LOADED_FEATURES; cheaper than a constant lookup per message.
-      return false if @silence[0] == $LOADED_FEATURES.size
+      return false if @quiet_marker[0] == $LOADED_FEATURES.size
 
       local = @local_listening[name]
       if local.nil?
@@ -100,17 +100,17 @@ module Racecar
       backend = current_backend
       unless backend
         # Under the lock: a subscribe meanwhile must not be overwritten.
-        @lock.synchronize { @silence[0] = $LOADED_FEATURES.size if @subscriptions.empty? }
+        @lock.synchronize { @quiet_marker[0] = $LOADED_FEATURES.size if @subscriptions.empty? }
         return false
       end
       backend.notifier.listening?(event_name_for(name))
     end
 
-    # The quiet marker behind #listening?: when `silence[0] ==
+    # The quiet marker behind #listening?: when `quiet_marker[0] ==
     # $LOADED_FEATURES.size`, nobody listens to any event. A caller for which
-    # a method call per message matters (the C Producer#produce_async_positional)
+    # a method call per message matters (the C async lane of Racecar::Producer)
     # checks that itself and asks #listening? only when it does not hold.
-    attr_reader :silence
+    attr_reader :quiet_marker
 
     # Registers an in-process subscriber for one event ("process_message" or
     # "process_message.racecar"), for every event matching a Regexp (matched against
@@ -128,7 +128,7 @@ module Racecar
         @subscriptions = (@subscriptions + [subscription]).freeze
         @matching = {}
         @local_listening = {}
-        @silence[0] = nil
+        @quiet_marker[0] = nil
       end
       subscription
     end
@@ -139,7 +139,7 @@ module Racecar
         @subscriptions = @subscriptions.reject { |s| s.equal?(handle) }.freeze
         @matching = {}
         @local_listening = {}
-        @silence[0] = nil
+        @quiet_marker[0] = nil
       end
       nil
     end

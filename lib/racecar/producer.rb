@@ -17,7 +17,7 @@ module Racecar
     TOPIC_NOT_READY = %i[unknown_topic_or_part leader_not_available unknown_topic].freeze
     # Given to Native::Producer#produce for "the tracker of the calling
     # fiber's wait_for_delivery block, if one runs" (DeliveryTracker#activate).
-    ACTIVE_TRACKER = true
+    CALLING_FIBERS_TRACKER = true
 
     def initialize(config:, logger:, instrumenter:)
       @config = config
@@ -29,9 +29,18 @@ module Racecar
       @native = nil
       @generation = nil
       @partition_counts = {}
-      @silence = instrumenter.silence
       @last_client_error = nil # [text, monotonic time]
+      @async_lane = Native::AsyncProduceLane.new(self, instrumenter.quiet_marker, $LOADED_FEATURES)
     end
+
+    # produce_async's per-message path, in C (ext/racecar_native/producer_hot_path.c):
+    # Racecar.produce_async calls async_lane.produce(value, topic, key, partition,
+    # partition_key, headers, create_time). It sends the common message (nobody
+    # listening, no partition_key or create_time, a handle already built) to
+    # librdkafka itself and hands everything else to produce_async_in_ruby. It
+    # reads nothing of this object: the handle, the reporter thread and the
+    # instrumenter's quiet marker are given to it (#native=, #reporter=, new).
+    attr_reader :async_lane
 
     def new_tracker
       Native::DeliveryTracker.new
@@ -77,28 +86,7 @@ module Racecar
     # caller learns the outcome; otherwise failures are logged and published
     # as produce_delivery_error.
     def produce_async(value:, topic:, key: nil, partition: nil, partition_key: nil, headers: nil, create_time: nil)
-      produce_async_positional(value, topic, key, partition, partition_key, headers, create_time)
-    end
-
-    # produce_async_positional(value, topic, key, partition, partition_key,
-    # headers, create_time): produce_async without keyword arguments, what
-    # Racecar.produce_async calls per message. It is C
-    # (ext/racecar_native/producer_hot_path.c): the common message (nobody
-    # listening, no partition_key or create_time, a handle already built)
-    # goes to librdkafka from there; the handle checks the instrumenter's
-    # quiet marker (Instrumenter#silence, given to it as quiet_marker) and
-    # looks up the fiber's wait_for_delivery tracker. Everything else comes
-    # here.
-    include Native::ProducerHotPath
-
-    def produce_async_general(value, topic, key, partition, partition_key, headers, create_time)
-      if @instrumenter.listening?(:produce_async)
-        return produce_async_instrumented(value, topic, key, partition, partition_key, headers, create_time)
-      end
-
-      tracked = enqueue(ACTIVE_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
-      ensure_reporter unless tracked || @reporter
-      nil
+      @async_lane.produce(value, topic, key, partition, partition_key, headers, create_time)
     end
 
     # Waits for everything produce_async'ed inside the block (on this thread)
@@ -130,7 +118,7 @@ module Racecar
         return unless @native && @generation == Native::Producer.fork_generation
 
         native = @native
-        @native = nil
+        self.native = nil
         native.close(timeout || @config.message_timeout)
         reporter = @reporter_lock.synchronize { @reporter }
         # The reporter sees the closed handle and finishes on its own.
@@ -150,18 +138,41 @@ module Racecar
           # Forked child: the parent's librdkafka and reporter threads do not
           # exist here.
           @native.abandon!
-          @native = nil
+          self.native = nil
           @reporter_lock = Mutex.new
-          @reporter = nil
+          self.reporter = nil
         end
-        @native ||= begin
+        @native || begin
           @generation = Native::Producer.fork_generation
           created = Native::Producer.new(@config.rdkafka_producer)
-          created.quiet_marker = @silence
           refresh_report_acks(created)
-          created
+          self.native = created
         end
       end
+    end
+
+    # @native and @reporter are told to the async lane too, which reads them
+    # in C; they change only here.
+    def native=(native)
+      @native = native
+      @async_lane.native = native
+    end
+
+    def reporter=(thread)
+      @reporter = thread
+      @async_lane.reporter = thread
+    end
+
+    # produce_async for every message the async lane does not send itself
+    # (see #async_lane); it calls this one.
+    def produce_async_in_ruby(value, topic, key, partition, partition_key, headers, create_time)
+      if @instrumenter.listening?(:produce_async)
+        return produce_async_instrumented(value, topic, key, partition, partition_key, headers, create_time)
+      end
+
+      tracked = enqueue(CALLING_FIBERS_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
+      ensure_reporter unless tracked || @reporter
+      nil
     end
 
     # Returns whether the message is tracked. Type conversions (to_s of a
@@ -185,7 +196,7 @@ module Racecar
     def produce_async_instrumented(value, topic, key, partition, partition_key, headers, create_time)
       payload = standalone_payload(topic, partition, partition_key, key, value, headers, create_time)
       @instrumenter.instrument(:produce_async, payload) do
-        tracked = enqueue(ACTIVE_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
+        tracked = enqueue(CALLING_FIBERS_TRACKER, value, topic, key, partition, partition_key, headers, create_time)
         ensure_reporter unless tracked || @reporter
       end
       nil
@@ -219,10 +230,12 @@ module Racecar
     def ensure_reporter
       native = handle
       @reporter_lock.synchronize do
-        @reporter = nil unless @reporter&.alive?
-        @reporter ||= Thread.new(native) { |n| report_until_settled(n) }.tap do |thread|
+        self.reporter = nil unless @reporter&.alive?
+        unless @reporter
+          thread = Thread.new(native) { |n| report_until_settled(n) }
           thread.name = "racecar-producer-reporter"
           thread.report_on_exception = false
+          self.reporter = thread
         end
       end
     end
@@ -239,14 +252,14 @@ module Racecar
         report_events_safely(native)
         next unless native.closed? || native.untracked.zero?
 
-        @reporter_lock.synchronize { @reporter = nil if @reporter == Thread.current }
+        @reporter_lock.synchronize { self.reporter = nil if @reporter == Thread.current }
         # Events pushed just before the last message settled.
         report_events_safely(native)
         break if native.closed? || native.untracked.zero?
-        break unless @reporter_lock.synchronize { @reporter.nil? && (@reporter = Thread.current) }
+        break unless @reporter_lock.synchronize { @reporter.nil? && (self.reporter = Thread.current) }
       end
     ensure
-      @reporter_lock.synchronize { @reporter = nil if @reporter == Thread.current }
+      @reporter_lock.synchronize { self.reporter = nil if @reporter == Thread.current }
     end
 
     def report_events_safely(native)

@@ -319,9 +319,9 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
       expect(survivor.last_delivery).to eq([0, 200])
     end
 
-    # The handle holds its Racecar::Producer's quiet marker (the instrumenter's
-    # silence Array) for produce_async's C hot path.
-    it "follows the instrumenter's quiet marker when compaction moves it" do
+    # The async lane (produce_async's C path) holds its Racecar::Producer, the
+    # native handle, the instrumenter's quiet marker and $LOADED_FEATURES.
+    it "follows the async lane's references when compaction moves them" do
       topic = create_topic
       instrumenter = Racecar::Instrumenter.new(backend: nil)
       owner = Racecar::Producer.new(config: spec_config, logger: Logger.new(File::NULL), instrumenter: instrumenter)
