@@ -1,0 +1,41 @@
+# frozen_string_literal: true
+
+require_relative "../support/consumer_helpers"
+
+# Upstream Racecar 2.12's rebalance hook API (UPSTREAM-CONTRACT §3): class
+# methods receiving an event with topic_name, partition_numbers and empty?.
+RSpec.describe "Upstream rebalance hooks", :kafka do
+  it "hands class-level hooks an event with topic_name, partition_numbers and empty?, on a real assignment" do
+    topic = create_topic(partitions: 3)
+    seen = []
+    klass = define_consumer do
+      subscribes_to topic
+      define_method(:process) { |_message| nil }
+    end
+    # Written exactly as a 2.12 application writes them: plain class methods.
+    klass.define_singleton_method(:on_partitions_assigned) do |event|
+      seen << [:assigned, event.topic_name, event.partition_numbers, event.empty?]
+    end
+    klass.define_singleton_method(:on_partitions_revoked) do |event|
+      seen << [:revoked, event.topic_name, event.partition_numbers, event.empty?]
+    end
+    running = start_consumer(klass.new)
+    eventually(message: "the assignment hook") { seen.any? }
+    running.stop
+
+    expect(running.error).to be_nil
+    expect(seen).to eq([[:assigned, topic, [0, 1, 2], false], [:revoked, topic, [0, 1, 2], false]])
+  end
+
+  it "keeps racecar's own event methods next to upstream's" do
+    event = Racecar::RebalanceEvent.new(topic_partitions: { "orders" => [2, 0], "refunds" => [1] },
+                                        consumer_class: nil, group_id: "g")
+    expect([event.topic_name, event.partition_numbers, event.empty?]).to eq(["orders", [0, 2], false])
+    expect([event.topics, event.partitions("refunds"), event.lost?]).to eq([%w[orders refunds], [1], false])
+  end
+
+  it "answers nil and no partitions for an empty rebalance" do
+    event = Racecar::RebalanceEvent.new(topic_partitions: {}, consumer_class: nil, group_id: "g")
+    expect([event.topic_name, event.partition_numbers, event.empty?]).to eq([nil, [], true])
+  end
+end
