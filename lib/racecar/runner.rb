@@ -21,6 +21,7 @@ module Racecar
       @main_loop = nil
       @poll_errors = 0
       @poll_error_seen = false
+      @silence = instrumenter.respond_to?(:silence) ? instrumenter.silence : [false]
     end
 
     def run
@@ -88,9 +89,18 @@ module Racecar
     # is stopping, the start of the next: the native loop polls right after
     # this returns, so main_loop times poll + processing as upstream's does.
     def after_loop(_processed_count)
-      finish_main_loop
-      @poll_errors = 0 unless @poll_error_seen
-      @poll_error_seen = false
+      finish_main_loop if @main_loop
+      if @poll_error_seen
+        @poll_error_seen = false
+      else
+        @poll_errors = 0
+      end
+      # Nobody listens to anything (the instrumenter's own marker, see
+      # Instrumenter#silence): no event to check one by one.
+      if @silence[0] == $LOADED_FEATURES.size
+        choose_dispatch unless @dispatch[0].equal?(@consumer)
+        return
+      end
       choose_dispatch
       report_pauses if @instrumenter.listening?(:pause_status)
       begin_main_loop unless @stop_requested

@@ -115,6 +115,20 @@ RSpec.describe "Upstream consumer events", :kafka do
     expect(named("poll_error").size).to be >= named("poll_retry").size
   end
 
+  it "starts firing start_main_loop and main_loop for a subscriber that comes while the loop runs quietly" do
+    quiet = quiet_instrumenter
+    assigned = Queue.new
+    klass = consumer_with(create_topic)
+    klass.define_singleton_method(:on_partitions_assigned) { |_event| assigned << true }
+    start_consumer(klass.new, config: spec_config(max_wait_time: 0.1), instrumenter: quiet)
+    Timeout.timeout(30) { assigned.pop }
+    sleep 0.3 # a few quiet iterations, with nobody listening
+    late = Queue.new
+    quiet.subscribe(/main_loop/) { |name, _payload, _duration| late << name }
+    names = Timeout.timeout(30) { Array.new(4) { late.pop } }
+    expect(names).to include("start_main_loop.racecar", "main_loop.racecar")
+  end
+
   describe "through ActiveSupport::Notifications" do
     let(:handles) { [] }
 
