@@ -2,9 +2,10 @@
 
 require_relative "../support/consumer_helpers"
 
-# Upstream Racecar 2.12's rebalance hook API (UPSTREAM-CONTRACT §3): class
-# methods receiving an event with topic_name, partition_numbers and empty?.
-RSpec.describe "Upstream rebalance hooks", :kafka do
+# Upstream Racecar 2.12's consumer DSL (UPSTREAM-CONTRACT §3): rebalance hooks as class
+# methods receiving an event with topic_name, partition_numbers and empty?,
+# process_batch winning over process, the deprecated heartbeat.
+RSpec.describe "Upstream consumer DSL and rebalance hooks", :kafka do
   it "hands class-level hooks an event with topic_name, partition_numbers and empty?, on a real assignment" do
     topic = create_topic(partitions: 3)
     seen = []
@@ -25,6 +26,30 @@ RSpec.describe "Upstream rebalance hooks", :kafka do
 
     expect(running.error).to be_nil
     expect(seen).to eq([[:assigned, topic, [0, 1, 2], false], [:revoked, topic, [0, 1, 2], false]])
+  end
+
+  it "calls process_batch when a consumer defines process too, as upstream does" do
+    topic = create_topic
+    produce_messages(topic, %w[a b])
+    batches = Queue.new
+    klass = define_consumer do
+      subscribes_to topic
+      define_method(:process) { |_message| raise "process must not be called" }
+      define_method(:process_batch) { |messages| batches << messages.map(&:value) }
+    end
+    start_consumer(klass.new)
+    expect(Timeout.timeout(30) { batches.pop }).to eq(%w[a b])
+  end
+
+  it "keeps upstream's deprecated heartbeat (a warning) and legacy producer / consumer class accessors" do
+    klass = define_consumer do
+      define_method(:beat) { heartbeat }
+    end
+    expect { klass.new.beat }.to output(/DEPRECATION WARNING: Manual heartbeats are not supported/).to_stderr
+    expect(klass.protected_method_defined?(:heartbeat)).to be(true)
+    klass.producer = :legacy
+    klass.consumer = :legacy
+    expect([klass.producer, klass.consumer]).to eq(%i[legacy legacy])
   end
 
   it "keeps racecar's own event methods next to upstream's" do
