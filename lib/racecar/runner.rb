@@ -325,14 +325,23 @@ module Racecar
     def handle_assigned(topic_partitions)
       @logger.info("Assigned partitions: #{describe(topic_partitions)}")
       event = RebalanceEvent.new(topic_partitions: topic_partitions, consumer_class: @consumer.class, group_id: @config.group_id)
-      timed(:partitions_assigned, rebalance_payload(event)) { @consumer.class.on_partitions_assigned(event) }
+      run_hook(:partitions_assigned, event) { @consumer.class.on_partitions_assigned(event) }
     end
 
     def handle_revoked(topic_partitions, lost)
       @logger.info("#{lost ? 'Lost' : 'Revoked'} partitions: #{describe(topic_partitions)}")
       event = RebalanceEvent.new(topic_partitions: topic_partitions, consumer_class: @consumer.class,
                                  group_id: @config.group_id, lost: lost)
-      timed(:partitions_revoked, rebalance_payload(event)) { @consumer.class.on_partitions_revoked(event) }
+      run_hook(:partitions_revoked, event) { @consumer.class.on_partitions_revoked(event) }
+    end
+
+    # A hook that raises is logged and the consumer goes on, as under
+    # upstream Racecar (rdkafka logs what its rebalance listener raises): the
+    # assignment itself has already happened in C. The event records it.
+    def run_hook(name, event, &hook)
+      timed(name, rebalance_payload(event), &hook)
+    rescue StandardError => e
+      @logger.error("#{@consumer.class.name}.on_#{name} raised #{e.class}: #{e.message}")
     end
 
     # `partitions` is upstream's key (the numbers, see RebalanceEvent#partition_numbers).

@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "stringio"
 require_relative "../support/consumer_helpers"
 
 # Upstream Racecar 2.12's consumer DSL (UPSTREAM-CONTRACT §3): rebalance hooks as class
@@ -26,6 +27,24 @@ RSpec.describe "Upstream consumer DSL and rebalance hooks", :kafka do
 
     expect(running.error).to be_nil
     expect(seen).to eq([[:assigned, topic, [0, 1, 2], false], [:revoked, topic, [0, 1, 2], false]])
+  end
+
+  it "logs a hook that raises and keeps consuming, as upstream's rebalance listener does" do
+    topic = create_topic
+    produce_messages(topic, %w[a])
+    processed = Queue.new
+    klass = define_consumer do
+      subscribes_to topic
+      define_method(:process) { |message| processed << message.value }
+    end
+    klass.define_singleton_method(:on_partitions_assigned) { |event| event.no_such_method_in_a_hook }
+    log = StringIO.new
+    config = spec_config
+    config.logger = Logger.new(log)
+    running = start_consumer(klass.new, config: config)
+    expect(Timeout.timeout(30) { processed.pop }).to eq("a")
+    expect(running.alive?).to be(true)
+    expect(log.string).to include("on_partitions_assigned raised NoMethodError")
   end
 
   it "calls process_batch when a consumer defines process too, as upstream does" do
