@@ -21,6 +21,7 @@ module Racecar
       @main_loop = nil
       @poll_errors = 0
       @poll_error_seen = false
+      @reported_pauses = nil
       @silence = instrumenter.respond_to?(:silence) ? instrumenter.silence : [false]
     end
 
@@ -280,9 +281,21 @@ module Racecar
                                                                    duration: 0.0, pause_for: seconds))
     end
 
+    # Paused partitions every iteration, and once more with duration 0 when a
+    # pause ended: upstream reports every partition it ever saw, so a Datadog
+    # pause.duration gauge falls back to 0 after a resume instead of keeping
+    # the last paused value.
     def report_pauses
-      @native.paused_partitions.each do |topic, partition, paused_for, _retries|
+      paused = @native.paused_partitions
+      previous = @reported_pauses
+      @reported_pauses = paused.empty? ? nil : paused.map { |topic, partition, _, _| [topic, partition] }
+      paused.each do |topic, partition, paused_for, _retries|
         @instrumenter.instrument(:pause_status, base_payload.merge!(topic: topic, partition: partition, duration: paused_for))
+      end
+      previous&.each do |topic, partition|
+        next if @reported_pauses&.include?([topic, partition])
+
+        @instrumenter.instrument(:pause_status, base_payload.merge!(topic: topic, partition: partition, duration: 0.0))
       end
     end
 

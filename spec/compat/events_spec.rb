@@ -115,6 +115,27 @@ RSpec.describe "Upstream consumer events", :kafka do
     expect(named("poll_error").size).to be >= named("poll_retry").size
   end
 
+  it "reports pause_status with duration 0 once a paused partition resumes" do
+    topic = create_topic
+    produce_messages(topic, %w[fails-once])
+    attempts = Queue.new
+    klass = consumer_with(topic) do
+      define_method(:process) do |message|
+        attempts << message.value
+        raise "first attempt fails" if attempts.size == 1
+      end
+    end
+    start_consumer(klass.new, config: spec_config(pause_timeout: 0.5, max_wait_time: 0.1), instrumenter: instrumenter)
+    eventually(message: "a resumed pause") do
+      named("pause_status").any? { |_, payload, _| payload[:duration].zero? } && named("process_message").size == 2
+    end
+
+    statuses = named("pause_status").map { |_, payload, _| payload }
+    expect(statuses).to all(include(*BASE, :topic, :partition, :duration))
+    expect(statuses.map { |payload| payload[:duration] }.select(&:positive?)).not_to be_empty
+    expect(statuses.last).to include(topic: topic, partition: 0, duration: 0.0)
+  end
+
   it "starts firing start_main_loop and main_loop for a subscriber that comes while the loop runs quietly" do
     quiet = quiet_instrumenter
     assigned = Queue.new
