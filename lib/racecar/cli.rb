@@ -11,6 +11,7 @@ require_relative "cli/config_files"
 require_relative "cli/rails_boot"
 require_relative "cli/consumer_lookup"
 require_relative "cli/crash_report"
+require_relative "cli/reporting_worker"
 require_relative "error_handler"
 
 module Racecar
@@ -148,7 +149,10 @@ module Racecar
       logger.info("=> Running with #{workers} parallel workers")
       ParallelRunner.new(
         worker_count: workers,
-        worker: ->(_index) { Racecar.runner(consumer_class.new) },
+        worker: lambda { |_index|
+          ReportingWorker.new(build: -> { Racecar.runner(consumer_class.new) },
+                              on_crash: ->(error) { report_to_handler(error) })
+        },
         logger: logger,
         on_usr1: -> { dump_config }
       ).run

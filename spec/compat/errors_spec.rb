@@ -130,6 +130,15 @@ RSpec.describe "Upstream on_error", :kafka do
       File.exist?(path) ? File.readlines(path).map { |line| JSON.parse(line) } : []
     end
 
+    it "calls on_error with nil info when a parallel worker crashes at start, and exits 1" do
+      write_app('proc { |e, info| File.open(REPORTS, "a") { |f| f.puts JSON.dump([e.class.name, e.message, info]) } }')
+      racecar = start_racecar("--require", "./consumers", "--without-rails", "--parallel-workers", "2",
+                              "CompatCrashingConsumer", chdir: @app)
+      expect(racecar.wait(timeout: 60)&.exitstatus).to eq(1), racecar.describe
+      expect(reports_written).not_to be_empty
+      expect(reports_written.uniq).to eq([["ArgumentError", "cannot start the consumer", nil]])
+    end
+
     {
       "a block taking (exception, info)" =>
         'proc { |e, info| File.open(REPORTS, "a") { |f| f.puts JSON.dump([e.class.name, e.message, info]) } }',
