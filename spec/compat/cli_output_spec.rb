@@ -63,7 +63,7 @@ RSpec.describe "Upstream racecar output", :kafka, :cli, :cli_integration do
   it "prints upstream's start-up lines on stderr, in upstream's order" do
     logfile = File.join(@app, "racecar.log")
     probe = File.join(@app, "alive")
-    racecar = start("--log", logfile, "--liveness-probe-enabled", env: { "RACECAR_LIVENESS_PROBE_FILE_PATH" => probe })
+    racecar = start("-l", logfile, "--liveness-probe-enabled", env: { "RACECAR_LIVENESS_PROBE_FILE_PATH" => probe })
     wait_for_consumption(racecar)
     stop(racecar)
 
