@@ -115,6 +115,15 @@ RSpec.describe "Upstream on_error", :kafka do
 
           def process(_message); end
         end
+
+        # Runs, then dies of an exception racecar does not retry.
+        class CompatDyingConsumer < Racecar::Consumer
+          subscribes_to ENV.fetch("SPEC_TOPIC", "compat-never-consumed")
+
+          def process(_message)
+            raise NoMemoryError, "out of memory in process"
+          end
+        end
       RUBY
       File.write(File.join(@app, "config", "racecar.rb"), <<~RUBY)
         require "json"
@@ -128,6 +137,17 @@ RSpec.describe "Upstream on_error", :kafka do
     def reports_written
       path = File.join(@app, "reports.jsonl")
       File.exist?(path) ? File.readlines(path).map { |line| JSON.parse(line) } : []
+    end
+
+    it "calls on_error once with nil info for an exception that escapes the running consumer" do
+      topic = create_topic
+      produce_messages(topic, %w[x])
+      write_app('proc { |e, info| File.open(REPORTS, "a") { |f| f.puts JSON.dump([e.class.name, e.message, info]) } }')
+      racecar = start_racecar("--require", "./consumers", "--without-rails", "--max-wait-time", "0.2",
+                              "CompatDyingConsumer", env: { "SPEC_TOPIC" => topic }, chdir: @app)
+      expect(racecar.wait(timeout: 60)&.exitstatus).to eq(1), racecar.describe
+      expect(reports_written).to eq([["NoMemoryError", "out of memory in process", nil]])
+      expect(racecar.stderr).to match(/^=> Crashed: NoMemoryError: out of memory in process\n.*consumers\.rb:\d+/)
     end
 
     it "calls on_error with nil info when a parallel worker crashes at start, and exits 1" do
