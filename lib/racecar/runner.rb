@@ -144,7 +144,7 @@ module Racecar
 
     # start_main_loop fires once per iteration, before the poll (the liveness
     # probe touches its file on it); main_loop is a span until after_loop.
-    # Two hash lookups per iteration while nobody listens.
+    # Not reached while nobody listens at all (after_loop's shortcut).
     def begin_main_loop
       @instrumenter.instrument(:start_main_loop, base_payload) if @instrumenter.listening?(:start_main_loop)
       @main_loop = @instrumenter.start(:main_loop, base_payload) if @instrumenter.listening?(:main_loop)
