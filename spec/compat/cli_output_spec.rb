@@ -125,6 +125,13 @@ RSpec.describe "Upstream racecar output", :kafka, :cli, :cli_integration do
     expect(racecar.stdout).to include("=> Running with 2 parallel workers\n")
     expect(forked).to all(be > 0)
     expect(racecar.stderr.lines(chomp: true)).to include("=> Terminating workers")
+  ensure
+    # A failed example KILLs the parent, which leaves its workers behind.
+    Array(forked).each do |pid|
+      Process.kill("KILL", pid)
+    rescue Errno::ESRCH, Errno::EPERM
+      nil
+    end
   end
 
   it "exits 0 when SIGTERM arrives before the consumer's signal handlers are installed" do
