@@ -10,6 +10,7 @@ require_relative "racecar/rebalance_event"
 require_relative "racecar/consumer"
 require_relative "racecar/consumer_validation"
 require_relative "racecar/delivery_failure"
+require_relative "racecar/error_handler"
 require_relative "racecar/producer"
 require_relative "racecar/runner"
 

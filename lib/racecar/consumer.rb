@@ -9,6 +9,9 @@ module Racecar
     class << self
       attr_accessor :max_wait_time, :group_id, :fetch_messages, :parallel_workers
 
+      # Upstream still declares these (from racecar 1); nothing reads them.
+      attr_accessor :producer, :consumer
+
       def subscriptions
         @subscriptions ||= []
       end
@@ -98,5 +101,13 @@ module Racecar
     end
 
     def teardown; end
+
+    protected
+
+    # Upstream keeps this for consumers written for ruby-kafka; librdkafka
+    # sends heartbeats from its own thread.
+    def heartbeat
+      warn("DEPRECATION WARNING: Manual heartbeats are not supported and not needed with librdkafka.")
+    end
   end
 end

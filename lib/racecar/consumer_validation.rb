@@ -15,9 +15,8 @@ module Racecar
       own = ->(name) { consumer_class.method_defined?(name) && consumer_class.instance_method(name).owner != Consumer }
       has_process = own.call(:process)
       has_batch = own.call(:process_batch)
-      if has_process && has_batch
-        raise ConfigError, "#{consumer_class.name} defines both #process and #process_batch; define only one"
-      end
+      # Both defined: process_batch is called, as upstream Racecar does.
+      has_process = false if has_batch
       unless has_process || has_batch
         raise ConfigError, "#{consumer_class.name} must define #process(message) or #process_batch(messages)"
       end

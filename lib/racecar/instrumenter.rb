@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative "instrumenter/span"
+
 module Racecar
   # Publishes racecar's events ("process_message.racecar", ...) to two kinds of
   # listeners: ActiveSupport::Notifications subscribers, when the application has
@@ -81,6 +83,21 @@ module Racecar
           subscriptions.each { |subscription| subscription.callback.call(event_name, payload, duration) }
         end
       end
+    end
+
+    # Starts a timed event that #finish on the returned Span publishes, for
+    # spans that do not fit in one block (the runner's main_loop). nil when
+    # nobody listens.
+    def start(name, payload = nil)
+      event_name = event_name_for(name)
+      subscriptions = subscriptions_for(event_name)
+      backend = current_backend
+      backend = nil unless backend&.notifier&.listening?(event_name) && backend.respond_to?(:instrumenter)
+      return nil if subscriptions.empty? && backend.nil?
+
+      payload = payload.nil? ? {} : payload
+      payload = payload.dup if payload.frozen?
+      Span.new(event_name, payload, subscriptions, backend)
     end
 
     # True when an in-process or ActiveSupport subscriber wants "#{name}.racecar".

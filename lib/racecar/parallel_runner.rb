@@ -35,6 +35,7 @@ module Racecar
     # this process should end with.
     def run
       signals = Signals.new.on(Signals::STOP, immediate: -> { @stopping = true }) do |name|
+        warn("=> Terminating workers")
         @logger.info("Received SIG#{name}, stopping the workers")
         forward(name)
       end
@@ -68,6 +69,7 @@ module Racecar
         Process.exit!(status)
       end
       @lock.synchronize { @workers[pid] = index }
+      @logger.info("=> Forked new Racecar consumer with process id #{pid}")
       @logger.info("Started worker #{index} with pid #{pid}")
     end
 
@@ -116,6 +118,7 @@ module Racecar
       else
         @failed = true
         @logger.error("Worker #{index} (pid #{pid}) #{describe(status)}; stopping the other workers")
+        warn("=> Terminating workers")
         @stopping = true
         forward("TERM")
       end

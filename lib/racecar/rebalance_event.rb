@@ -3,6 +3,11 @@
 module Racecar
   # What a consumer class's on_partitions_assigned / on_partitions_revoked hook
   # receives: which partitions of which topics changed hands.
+  #
+  # `topic_name` and `partition_numbers` are upstream Racecar's names. Upstream
+  # runs one librdkafka consumer per topic, so its event always names one
+  # topic; here one member serves every topic of the class, and those two
+  # describe the first topic while `topic_partitions` describes them all.
   class RebalanceEvent
     attr_reader :topic_partitions, :consumer_class, :group_id
 
@@ -15,6 +20,19 @@ module Racecar
 
     def topics
       topic_partitions.keys
+    end
+
+    # The first topic involved, or nil when none is.
+    def topic_name
+      topic_partitions.each_key { |topic| return topic }
+      nil
+    end
+
+    # The partition numbers of #topic_name, sorted. Not all topics' numbers
+    # flattened: with two topics those would be pairs that do not exist.
+    def partition_numbers
+      name = topic_name
+      name.nil? ? [].freeze : topic_partitions.fetch(name)
     end
 
     # Partition numbers of one topic, or of the only topic when there is one.

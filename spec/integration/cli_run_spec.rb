@@ -148,27 +148,29 @@ RSpec.describe "racecar ConsumerClass (integration)", :kafka, :cli, :cli_integra
   it "names a misspelt consumer class, suggests the right one and exits 1" do
     racecar = start_racecar("--require", "./consumers", "CliSpecConsumr", env: env, chdir: @app)
     expect(racecar.wait(timeout: 30)&.exitstatus).to eq(1)
-    expect(racecar.stderr).to eq("racecar: Consumer class CliSpecConsumr is not defined. Did you mean CliSpecConsumer? " \
-                                 "Defined consumers: CliSpecConsumer, CliSpecCrashingConsumer.\n")
+    expect(racecar.stderr).to eq("=> Starting Racecar consumer CliSpecConsumr...\n" \
+                                 "=> Crashed: Racecar::Error: Consumer class CliSpecConsumr is not defined. " \
+                                 "Did you mean CliSpecConsumer? Defined consumers: CliSpecConsumer, CliSpecCrashingConsumer.\n")
   end
 
   it "says which --require could not be loaded and exits 1" do
     racecar = start_racecar("--require", "./no_such_file", "CliSpecConsumer", env: env, chdir: @app)
     expect(racecar.wait(timeout: 30)&.exitstatus).to eq(1)
-    expect(racecar.stderr).to eq("racecar: cannot load such file -- ./no_such_file\n")
+    expect(racecar.stderr).to eq("=> Starting Racecar consumer CliSpecConsumer...\n" \
+                                 "=> Crashed: LoadError: cannot load such file -- ./no_such_file\n")
   end
 
   it "reports a crash with its cause chain and backtrace on stderr and exits 1" do
     racecar = start_racecar("--require", "./consumers", "CliSpecCrashingConsumer", env: env, chdir: @app)
     expect(racecar.wait(timeout: 30)&.exitstatus).to eq(1)
     expect(racecar.stderr).to match(
-      /racecar: crashed: ArgumentError: cannot start the consumer\n    .*consumers\.rb:\d+.*Caused by:\nIOError: disk on fire\n    .*consumers\.rb/m
+      /^=> Crashed: ArgumentError: cannot start the consumer\n--- Caused by: ---\nIOError: disk on fire\n.*consumers\.rb:\d+/
     )
   end
 
   it "rejects an invalid flag value with the key's name and exits 1" do
     racecar = start_racecar("--max-wait-time", "soon", "CliSpecConsumer", env: env, chdir: @app)
     expect(racecar.wait(timeout: 30)&.exitstatus).to eq(1)
-    expect(racecar.stderr).to start_with("racecar: Invalid value for max_wait_time (from command line)")
+    expect(racecar.stderr).to include("\n=> Crashed: Racecar::ConfigError: Invalid value for max_wait_time (from command line)")
   end
 end

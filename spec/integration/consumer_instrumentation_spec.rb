@@ -45,8 +45,8 @@ RSpec.describe "Consumer instrumentation", :kafka do
 
     base = { consumer_class: klass.name, client_id: "instrumented", group_id: klass.group_id }
     events.each { |_, payload, _| expect(payload).to include(base) }
-    expect(named("partitions_assigned").first[1]).to eq(base.merge(topic_partitions: { topic => [0] }))
-    expect(named("partitions_revoked").first[1]).to eq(base.merge(topic_partitions: { topic => [0] }))
+    expect(named("partitions_assigned").first[1]).to eq(base.merge(partitions: [0], topic_partitions: { topic => [0] }))
+    expect(named("partitions_revoked").first[1]).to eq(base.merge(partitions: [0], topic_partitions: { topic => [0] }))
 
     first, second = named("process_message")
     expect(first[1]).to eq(base.merge(topic: topic, partition: 0, offset: 0, create_time: created, key: "k0", value: "v0",

@@ -46,8 +46,9 @@ RSpec.describe "Consumer pauses", :kafka do
     exception, info = eventually(message: "an error") { errors.first }
 
     expect(exception).to be_a(ArgumentError).and(have_attributes(message: "bad 0"))
-    expect(info).to eq(topic: topic, partition: 1, offset: 0, create_time: created, key: "key", value: "payload",
-                       headers: { "h" => "v" }, message_count: 1, retries_count: 0)
+    expect(info).to eq(consumer_class: klass.name, topic: topic, partition: 1, offset: 0, create_time: created,
+                       key: "key", value: "payload", headers: { "h" => "v" }, message_count: 1, retries_count: 0,
+                       unrecoverable_delivery_error: false)
   end
 
   it "gives the error handler the failed batch's details" do
@@ -62,9 +63,9 @@ RSpec.describe "Consumer pauses", :kafka do
     exception, info = eventually(message: "an error") { errors.first }
 
     expect(exception).to be_a(IOError)
-    expect(info).to eq(topic: topic, partition: 0, first_offset: 0, last_offset: 2,
+    expect(info).to eq(consumer_class: klass.name, topic: topic, partition: 0, first_offset: 0, last_offset: 2,
                        last_create_time: Time.at(1_700_000_200, 2, :millisecond), message_count: 3,
-                       retries_count: 0)
+                       retries_count: 0, unrecoverable_delivery_error: false)
   end
 
   it "retries the failed message after pause_timeout, and carries on in order once it succeeds" do

@@ -250,7 +250,7 @@ RSpec.describe "racecar's command line", :cli do
 
     it "requires config/environment.rb and, in development, logs to STDOUT and the Rails log" do
       out, err, status = boot("development")
-      expect([status.success?, err]).to eq([true, ""])
+      expect([status.success?, err]).to eq([true, "=> Detected Rails, booting application...\n"])
       expect(out).to include("booted: true").and include("line from racecar")
       expect(File.read(File.join(@dir, "log", "development.log"))).to include("line from racecar")
     end

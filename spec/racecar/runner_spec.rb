@@ -49,14 +49,6 @@ RSpec.describe Racecar::Runner do
         .to raise_error(Racecar::ConfigError, /EmptyConsumer must define #process\(message\) or #process_batch/)
     end
 
-    it "fails when the class defines both" do
-      klass = consumer_class("BothConsumer") do
-        def process(message); end
-        def process_batch(messages); end
-      end
-      expect { runner_for(klass.new, offline_config).run }.to raise_error(Racecar::ConfigError, /BothConsumer defines both/)
-    end
-
     it "does not call teardown, since the consumer never ran" do
       torn_down = []
       klass = consumer_class("NeverRunConsumer") { define_method(:teardown) { torn_down << true } }

@@ -20,6 +20,9 @@ module Racecar
       # Shorter spellings the manual uses, mapped to setting names.
       ALIASES = { "--log" => :logfile }.freeze
 
+      # Upstream's one-letter flags (`racecar -r ./app -l log/x.log X`).
+      SHORT = { "-l" => :logfile, "-r" => :require }.freeze
+
       attr_reader :config, :arguments
 
       def initialize(settings:, program_name: "racecar")
@@ -105,6 +108,12 @@ module Racecar
         parser.separator("Options:")
         ALIASES.each do |flag, name|
           setting = @settings.fetch(name)
+          parser.on("#{flag} #{placeholder(setting)}", "Same as #{setting.flag}") { |value| assign(setting, value) }
+        end
+        SHORT.each do |flag, name|
+          setting = @settings[name]
+          next unless setting
+
           parser.on("#{flag} #{placeholder(setting)}", "Same as #{setting.flag}") { |value| assign(setting, value) }
         end
         parser.on("--version", "Print the version and exit") { @version = true }

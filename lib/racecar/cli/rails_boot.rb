@@ -14,10 +14,11 @@ module Racecar
     class RailsBoot
       ENVIRONMENT_FILE = "config/environment.rb"
 
-      def initialize(config:, root: Dir.pwd, stdout: $stdout)
+      def initialize(config:, root: Dir.pwd, stdout: $stdout, stderr: $stderr)
         @config = config
         @root = root
         @stdout = stdout
+        @stderr = stderr
       end
 
       def available?
@@ -32,6 +33,7 @@ module Racecar
       def boot
         return false unless available?
 
+        @stderr.puts("=> Detected Rails, booting application...")
         require environment_file
         true
       end
