@@ -30,6 +30,9 @@ module Racecar
           nil # the worker must still go, even if telling about it failed
         end
         sleep(grace)
+        # exit! skips Ruby's own flushing, and what the worker logged about
+        # its parent would be lost with the buffer.
+        [$stdout, $stderr].each { |io| io.flush rescue nil } # rubocop:disable Style/RescueModifier
         Process.exit!(1)
       end
       thread.name = "racecar-lifeline" if thread.respond_to?(:name=)
