@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "signals"
+require_relative "parent_lifeline"
 require_relative "cli/crash_report"
 
 module Racecar
@@ -14,7 +15,13 @@ module Racecar
   # The parent forwards TERM/INT/QUIT to the workers. When a worker exits
   # without having been asked to, the others are stopped too and #run returns
   # 1; after a requested stop it returns 0 if every worker stopped cleanly.
+  # When the parent dies without stopping them (SIGKILL, a crash), each worker
+  # notices through a ParentLifeline, stops, and is gone within
+  # ORPHAN_GRACE seconds: workers never keep consuming as orphans.
   class ParallelRunner
+    # Long enough for a graceful stop (offset commit, leaving the group).
+    ORPHAN_GRACE = 30
+
     # worker: a callable taking the worker index (0-based) and returning an
     # object with #run (blocks until stopped) and #stop (trap-safe).
     # on_usr1: called (outside the trap) when the parent gets SIGUSR1.
@@ -41,6 +48,7 @@ module Racecar
       end
       signals.on("USR1") { @on_usr1.call } if @on_usr1
       signals.install
+      @lifeline = ParentLifeline.new
       begin
         @worker_count.times do |index|
           break if @stopping
@@ -52,6 +60,7 @@ module Racecar
       ensure
         signals.uninstall
         terminate_remaining
+        @lifeline.close
       end
       @failed ? 1 : 0
     end
@@ -81,6 +90,11 @@ module Racecar
         runner&.stop
       }) { |name| @logger.info("Worker #{index} (pid #{Process.pid}) received SIG#{name}, stopping") }
       signals.install
+      @lifeline.watch(grace: ORPHAN_GRACE) do |parent|
+        @logger.error("Worker #{index} (pid #{Process.pid}): parent pid #{parent} is gone, stopping")
+        stop_requested = true
+        runner&.stop
+      end
       runner = @worker.call(index)
       runner.run unless stop_requested
       0

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "json"
+require_relative "group_protocol_check"
 
 module Racecar
   # Runs one consumer instance: builds the native consumer from the
@@ -30,7 +31,9 @@ module Racecar
       @mode = ConsumerValidation.check!(consumer_class)
       @config.load_consumer_class(consumer_class) unless @config.consumer_class == consumer_class
       @consumer.__racecar_attach(producer: @producer || Racecar.producer, instrumenter: @instrumenter)
-      @native = Native::Consumer.new(consumer_properties, native_options)
+      properties = consumer_properties
+      GroupProtocolCheck.check!(properties)
+      @native = Native::Consumer.new(properties, native_options)
       @native.stop if @stop_requested
       topics = @config.subscriptions.map(&:topic).uniq
       choose_dispatch

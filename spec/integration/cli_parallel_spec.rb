@@ -71,6 +71,42 @@ RSpec.describe "racecar --parallel-workers (integration)", :kafka, :cli, :cli_in
     expect(racecar.stdout).to include("Parallel workers: 3").and include("Received SIGTERM, stopping the workers")
   end
 
+  # Gone means exited: an orphan's zombie waits for whoever reaps orphans
+  # here, and kill(pid, 0) still finds a zombie.
+  def exited?(pid)
+    state = File.read("/proc/#{pid}/status")[/^State:\s+(\S)/, 1]
+    state.nil? || state == "Z"
+  rescue Errno::ENOENT, Errno::ESRCH
+    true
+  end
+
+  # Nothing forwards a stop to the workers here: no trap or ensure block runs
+  # for SIGKILL, nor for SIGABRT, which Ruby leaves at its default (unlike
+  # HUP or TERM, which it turns into an exception the parent's ensure sees).
+  %w[KILL ABRT].each do |signal|
+    it "stops its workers when SIG#{signal} kills the parent, instead of leaving them consuming as orphans" do
+      create_topic(topic, partitions: 6)
+      racecar = start_racecar("--require", "./consumers", "--group-id", group, "--max-wait-time", "0.2",
+                              "--parallel-workers", "2", "CliSpecParallelConsumer", env: env, chdir: @app)
+      workers = wait_until(timeout: 90, message: "two assigned workers\n#{racecar.describe}") do
+        raise "racecar exited early\n#{racecar.describe}" unless racecar.running?
+
+        assignments.keys.size == 2 && assignments.keys
+      end
+      racecar.signal(signal)
+      expect(racecar.wait(timeout: 10)&.termsig).to eq(Signal.list.fetch(signal)), racecar.describe
+      # Well inside ParallelRunner::ORPHAN_GRACE: they stop by themselves.
+      wait_until(timeout: 25, message: "workers #{workers} exiting after their parent\n#{racecar.describe}") do
+        workers.all? { |pid| exited?(pid) }
+      end
+      workers.each do |pid|
+        expect(racecar.stdout).to match(/Worker \d \(pid #{pid}\): parent pid #{racecar.pid} is gone, stopping/)
+      end
+    ensure
+      workers&.each { |pid| Process.kill("KILL", pid) unless exited?(pid) }
+    end
+  end
+
   it "stops every worker and exits 1 when one worker dies" do
     create_topic(topic, partitions: 6)
     racecar = start_racecar("--require", "./consumers", "--group-id", group, "--max-wait-time", "0.2",

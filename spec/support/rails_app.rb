@@ -7,25 +7,30 @@ require "securerandom"
 require "tmpdir"
 
 # A real Rails application for generator specs, made by Debian's `rails new`
-# (railties 6.1) without network access. The pristine app is built once and
+# (railties 6.1 on Debian 12, 7.2 on Debian 13) without network access. The pristine app is built once and
 # cached under tmp/rails-app-template/<key>; each spec works on a copy whose
 # Gemfile points at this checkout and whose bundle resolves from the gems
 # installed on the machine (`bundle install --local`).
 module RailsApp
   # Bump when the way the template is made changes.
-  SETUP_VERSION = 1
+  SETUP_VERSION = 2
   GEM_ROOT = File.expand_path("../..", __dir__)
   CACHE_ROOT = File.join(GEM_ROOT, "tmp", "rails-app-template")
   APP_NAME = "demo_app"
 
   # Everything `rails new` can leave out offline; what it would still add to the
   # Gemfile (puma, byebug, tzinfo-data) Debian may lack, so the Gemfile is
-  # replaced by rails + racecar in #copy.
-  NEW_APP_OPTIONS = %w[
-    --skip-bundle --skip-git --skip-webpack-install --skip-javascript --skip-active-storage
-    --skip-action-cable --skip-sprockets --skip-spring --skip-bootsnap --skip-listen --minimal
-    --skip-active-record --skip-test --skip-system-test
+  # replaced by rails + racecar in #copy. `rails new` ignores options it does
+  # not know, so each version gets its own names: Rails 7 renamed
+  # --skip-sprockets to --skip-asset-pipeline, and an app whose environment
+  # files still say `config.assets` does not boot without sprockets-rails,
+  # which Debian 13 does not ship.
+  COMMON_NEW_APP_OPTIONS = %w[
+    --skip-bundle --skip-git --skip-javascript --skip-active-storage --skip-action-cable --skip-bootsnap
+    --minimal --skip-active-record --skip-test --skip-system-test
   ].freeze
+  RAILS6_NEW_APP_OPTIONS = %w[--skip-sprockets --skip-webpack-install --skip-spring --skip-listen].freeze
+  RAILS7_NEW_APP_OPTIONS = %w[--skip-asset-pipeline --skip-hotwire --skip-jbuilder --skip-docker].freeze
 
   Result = Struct.new(:stdout, :stderr, :status) do
     def success?
@@ -43,6 +48,11 @@ module RailsApp
     Gem::Specification.find_by_name("railties").version.to_s
   end
 
+  def new_app_options
+    own = Gem::Version.new(rails_version) >= Gem::Version.new("7.0") ? RAILS7_NEW_APP_OPTIONS : RAILS6_NEW_APP_OPTIONS
+    COMMON_NEW_APP_OPTIONS + own
+  end
+
   def template_dir
     File.join(CACHE_ROOT, "v#{SETUP_VERSION}-railties-#{rails_version}-ruby-#{RUBY_VERSION}", APP_NAME)
   end
@@ -55,7 +65,7 @@ module RailsApp
     build_root = File.join(CACHE_ROOT, "building-#{Process.pid}-#{SecureRandom.hex(4)}")
     FileUtils.mkdir_p(build_root)
     rails = Gem.bin_path("railties", "rails")
-    result = run(build_root, RbConfig.ruby, rails, "new", APP_NAME, *NEW_APP_OPTIONS, gemfile: nil)
+    result = run(build_root, RbConfig.ruby, rails, "new", APP_NAME, *new_app_options, gemfile: nil)
     raise "rails new failed:\n#{result.output}" unless result.success?
 
     FileUtils.mkdir_p(File.dirname(template_dir))
