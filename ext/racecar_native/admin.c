@@ -3,23 +3,9 @@
  * partition count. Each call uses a short-lived client. */
 #include "racecar_native.h"
 #include "monotonic.h"
+#include "reaper.h"
+#include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    rd_kafka_queue_t *queue;
-    rd_kafka_event_t *event;
-    int timeout_ms;
-} admin_wait_args;
-
-static void *admin_wait_nogvl(void *data) {
-    admin_wait_args *a = data;
-    a->event = rd_kafka_queue_poll(a->queue, a->timeout_ms);
-    return NULL;
-}
-
-static void admin_wait_ubf(void *data) {
-    rd_kafka_queue_yield(((admin_wait_args *)data)->queue);
-}
 
 typedef struct {
     rd_kafka_t *rk;
@@ -30,6 +16,33 @@ typedef struct {
     int count;
 } admin_call;
 
+/* The result event is stored in the call before the GVL and any interrupt
+ * check come back, so the cleanup below frees it whatever interrupt ends
+ * the wait. */
+static void *admin_wait_nogvl(void *data) {
+    admin_call *call = data;
+    call->event = rd_kafka_queue_poll(call->queue, 200);
+    return NULL;
+}
+
+static void admin_wait_ubf(void *data) {
+    rd_kafka_queue_yield(((admin_call *)data)->queue);
+}
+
+typedef struct {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+} admin_client;
+
+/* On the reaper thread: destroying a client joins its threads, which must
+ * not happen with the GVL held. */
+static void reap_client(void *arg) {
+    admin_client *client = arg;
+    if (client->queue) rd_kafka_queue_destroy(client->queue);
+    rd_kafka_destroy(client->rk);
+    free(client);
+}
+
 static void admin_call_free(admin_call *call) {
     if (call->event) rd_kafka_event_destroy(call->event);
     for (int i = 0; i < call->count; i++) {
@@ -38,8 +51,19 @@ static void admin_call_free(admin_call *call) {
     }
     xfree(call->new_topics);
     xfree(call->names);
-    if (call->queue) rd_kafka_queue_destroy(call->queue);
-    if (call->rk) rd_kafka_destroy(call->rk);
+    if (call->rk) {
+        admin_client *client = malloc(sizeof(*client));
+        if (client) {
+            client->rk = call->rk;
+            client->queue = call->queue;
+            if (rcn_reaper_submit(reap_client, client) != 0) reap_client(client);
+        } else {
+            if (call->queue) rd_kafka_queue_destroy(call->queue);
+            rd_kafka_destroy(call->rk);
+        }
+    } else if (call->queue) {
+        rd_kafka_queue_destroy(call->queue);
+    }
     memset(call, 0, sizeof(*call));
 }
 
@@ -51,19 +75,17 @@ static VALUE admin_call_cleanup(VALUE data) {
 /* Waits for the admin result event; interruptible, polled in short chunks. */
 static void wait_for_result(admin_call *call, rd_kafka_event_type_t type, int64_t timeout_ms) {
     int64_t deadline = rcn_monotonic_ms() + timeout_ms + 1000;
-    admin_wait_args a = {call->queue, NULL, 200};
-    while (!a.event) {
-        rcn_without_gvl(admin_wait_nogvl, &a, admin_wait_ubf, &a);
-        if (a.event && rd_kafka_event_type(a.event) != type) {
-            rd_kafka_event_destroy(a.event);
-            a.event = NULL;
+    while (!call->event) {
+        rcn_without_gvl(admin_wait_nogvl, call, admin_wait_ubf, call);
+        if (call->event && rd_kafka_event_type(call->event) != type) {
+            rd_kafka_event_destroy(call->event);
+            call->event = NULL;
         }
-        if (!a.event) {
+        if (!call->event) {
             rb_thread_check_ints();
             if (rcn_monotonic_ms() > deadline) rb_raise(rcn_eKafkaError, "the admin request timed out");
         }
     }
-    call->event = a.event;
     if (rd_kafka_event_error(call->event))
         rcn_raise_kafka(rcn_eKafkaError, rd_kafka_event_error(call->event), rd_kafka_event_error_string(call->event));
 }
@@ -129,7 +151,7 @@ static VALUE create_body(VALUE data) {
 static VALUE admin_create_topics(VALUE mod, VALUE properties, VALUE topics, VALUE timeout) {
     Check_Type(topics, T_ARRAY);
     admin_call call = {0};
-    create_args a = {&call, properties, topics, (int64_t)(NUM2DBL(timeout) * 1000)};
+    create_args a = {&call, properties, topics, rcn_seconds_to_timeout_ms(timeout, "timeout")};
     return rb_ensure(create_body, (VALUE)&a, admin_call_cleanup, (VALUE)&call);
 }
 
@@ -166,7 +188,7 @@ static VALUE delete_body(VALUE data) {
 static VALUE admin_delete_topics(VALUE mod, VALUE properties, VALUE topics, VALUE timeout) {
     Check_Type(topics, T_ARRAY);
     admin_call call = {0};
-    create_args a = {&call, properties, topics, (int64_t)(NUM2DBL(timeout) * 1000)};
+    create_args a = {&call, properties, topics, rcn_seconds_to_timeout_ms(timeout, "timeout")};
     return rb_ensure(delete_body, (VALUE)&a, admin_call_cleanup, (VALUE)&call);
 }
 

@@ -4,6 +4,7 @@
  * recording events that Ruby drains after each blocking call. */
 #include "consumer.h"
 #include "offsets.h"
+#include "reaper.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -257,9 +258,37 @@ static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_t
     c->last_commit_ms = rcn_monotonic_ms();
 }
 
-/* ---------- the TypedData object ---------- */
+/* ---------- the batch ---------- */
 
-void rcn_consumer_destroy_batch(rcn_consumer *c) {
+/* Seeks every partition with messages left in the batch back to the first of
+ * them: their offsets were never stored, and without the seek the next poll
+ * would go on after them and a later store would skip them. Paused
+ * partitions seek on resume anyway; a lost assignment belongs to others. */
+static void rewind_left_over(rcn_consumer *c) {
+    if (c->state != RCN_HANDLE_OPEN || !c->rk || rd_kafka_assignment_lost(c->rk)) return;
+    rd_kafka_topic_partition_list_t *list = NULL;
+    for (size_t i = 0; i < c->batch_len; i++) {
+        rd_kafka_message_t *rkm = c->batch[i];
+        if (!rkm || rkm->err || !rkm->rkt) continue;
+        const char *topic = rd_kafka_topic_name(rkm->rkt);
+        rcn_partition *p = rcn_ptable_find(&c->table, topic, rkm->partition);
+        if (!p || !p->assigned || p->paused) continue;
+        if (!list) list = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(list, topic, rkm->partition);
+        if (!tp) rd_kafka_topic_partition_list_add(list, topic, rkm->partition)->offset = rkm->offset;
+        else if (rkm->offset < tp->offset) tp->offset = rkm->offset;
+    }
+    if (!list) return;
+    for (int i = 0; i < list->cnt; i++) {
+        rcn_partition *p = rcn_ptable_find(&c->table, list->elems[i].topic, list->elems[i].partition);
+        if (p) p->next_offset = list->elems[i].offset;
+    }
+    push_error_object(c, rd_kafka_seek_partitions(c->rk, list, 0), "rewinding an interrupted batch failed");
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void drop_batch(rcn_consumer *c, int rewind) {
+    if (rewind) rewind_left_over(c);
     for (size_t i = 0; i < c->batch_len; i++) {
         if (c->batch[i]) rd_kafka_message_destroy(c->batch[i]);
         c->batch[i] = NULL;
@@ -267,36 +296,58 @@ void rcn_consumer_destroy_batch(rcn_consumer *c) {
     c->batch_len = 0;
 }
 
-static void release_handle(rcn_consumer *c) {
-    if (c->rk && c->owner_pid != getpid()) {
-        /* A forked child inherited this handle; librdkafka's threads live only
-         * in the parent, so destroying it here would hang. Forget it. */
-        c->batch_len = 0;
-        rcn_borrowers_forget_all(&c->borrowers);
-        rcn_tqueues_forget_all(&c->tqueues);
-        c->queue = NULL;
-        c->rk = NULL;
-        c->closed = 1;
-        return;
-    }
-    rcn_consumer_destroy_batch(c);
-    rcn_borrowers_release_all(&c->borrowers);
-    rcn_tqueues_destroy_all(&c->tqueues);
-    if (c->queue) {
-        rd_kafka_queue_destroy(c->queue);
-        c->queue = NULL;
-    }
-    if (c->rk) {
-        /* dfree must not block on the network: no consumer close here. */
-        rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-        c->rk = NULL;
-    }
-    c->closed = 1;
+void rcn_consumer_destroy_batch(rcn_consumer *c) {
+    drop_batch(c, 1);
 }
 
-static void consumer_free(void *ptr) {
-    rcn_consumer *c = ptr;
-    release_handle(c);
+/* ---------- the TypedData object ---------- */
+
+static int inherited(const rcn_consumer *c) {
+    return c->state == RCN_HANDLE_INHERITED || (c->rk && c->owner_pid != getpid());
+}
+
+/* A forked child inherited this handle; librdkafka's threads live only in
+ * the parent, so destroying it here would hang. Forget it (a small leak in
+ * the child beats a hang). */
+static void forget_inherited(rcn_consumer *c) {
+    c->batch_len = 0;
+    rcn_borrowers_forget_all(&c->borrowers);
+    rcn_tqueues_forget_all(&c->tqueues);
+    c->queue = NULL;
+    c->commit_queue = NULL;
+    c->close_queue = NULL;
+    c->commit_list = NULL;
+    c->commit_event = NULL;
+    c->committed_list = NULL;
+    c->rk = NULL;
+    c->state = RCN_HANDLE_INHERITED;
+}
+
+/* Destroys the queues and the handle: pure C, never with the GVL held (a
+ * closing call runs it through rcn_without_gvl, a collected object on the
+ * reaper thread). */
+static void destroy_handle(rcn_consumer *c, int flags) {
+    rcn_tqueues_destroy_all(&c->tqueues);
+    if (c->commit_event) rd_kafka_event_destroy(c->commit_event);
+    if (c->commit_list) rd_kafka_topic_partition_list_destroy(c->commit_list);
+    if (c->committed_list) rd_kafka_topic_partition_list_destroy(c->committed_list);
+    c->commit_event = NULL;
+    c->commit_list = NULL;
+    c->committed_list = NULL;
+    rd_kafka_queue_t *queues[3] = {c->close_queue, c->commit_queue, c->queue};
+    c->close_queue = c->commit_queue = c->queue = NULL;
+    for (int i = 0; i < 3; i++) {
+        if (queues[i]) rd_kafka_queue_destroy(queues[i]);
+    }
+    if (c->rk) {
+        rd_kafka_t *rk = c->rk;
+        c->rk = NULL;
+        rd_kafka_destroy_flags(rk, flags);
+    }
+}
+
+/* What is left once the handle is gone: plain C memory. */
+static void free_state(rcn_consumer *c) {
     rcn_events_destroy(&c->events);
     rcn_ptable_destroy(&c->table);
     rcn_tqueues_free(&c->tqueues);
@@ -304,7 +355,32 @@ static void consumer_free(void *ptr) {
     free(c->reset_topics);
     free(c->reset_beginning);
     free(c->batch);
-    xfree(c);
+    free(c);
+}
+
+/* On the reaper thread: the librdkafka callbacks use c until the handle is
+ * destroyed, so c is freed only after that. No network wait: the group
+ * notices the member is gone when its session times out. */
+static void reap_consumer(void *arg) {
+    rcn_consumer *c = arg;
+    destroy_handle(c, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    free_state(c);
+}
+
+/* dfree runs inside a GC sweep with the GVL held: it must not block, so the
+ * handle goes to the reaper. Messages handed to Ruby are copied out first
+ * (their blocks are Ruby objects and point into this struct). */
+static void consumer_free(void *ptr) {
+    rcn_consumer *c = ptr;
+    if (inherited(c)) forget_inherited(c);
+    drop_batch(c, 0);
+    rcn_borrowers_release_all(&c->borrowers);
+    if (c->rk || c->queue) {
+        if (rcn_reaper_submit(reap_consumer, c) == 0) return;
+        reap_consumer(c); /* no reaper thread (out of memory): better late than leaked */
+        return;
+    }
+    free_state(c);
 }
 
 static void consumer_mark(void *ptr) {
@@ -325,6 +401,7 @@ static size_t consumer_size(const void *ptr) {
            c->tqueues.cap * sizeof(rcn_topic_queue);
 }
 
+/* FREE_IMMEDIATELY is right because consumer_free never blocks (above). */
 static const rb_data_type_t consumer_type = {
     "Racecar::Native::Consumer",
     {consumer_mark, consumer_free, consumer_size, consumer_compact},
@@ -341,25 +418,47 @@ static void topic_queue_ready(rd_kafka_t *rk, void *opaque) {
     if (c->queue) rd_kafka_queue_yield(c->queue);
 }
 
+/* The struct is plain malloc memory, not Ruby's: the reaper thread frees it,
+ * without the GVL, once the handle whose callbacks use it is gone. */
 static VALUE consumer_alloc(VALUE klass) {
-    rcn_consumer *c;
-    VALUE obj = TypedData_Make_Struct(klass, rcn_consumer, &consumer_type, c);
+    VALUE obj = TypedData_Wrap_Struct(klass, &consumer_type, NULL);
+    rcn_consumer *c = calloc(1, sizeof(*c));
+    if (!c) rb_raise(rb_eNoMemError, "out of memory for a consumer");
     rcn_events_init(&c->events, 10000);
     rcn_ptable_init(&c->table);
     rcn_borrowers_init(&c->borrowers);
     rcn_tqueues_init(&c->tqueues, topic_queue_ready, c);
     c->dispatcher = Qnil;
     c->process_receiver = Qnil;
-    c->closed = 1; /* until initialize succeeds */
+    c->state = RCN_HANDLE_UNINITIALIZED;
     c->commit_interval_ms = 10000;
     c->pause.timeout_ms = 10000;
+    RTYPEDDATA_DATA(obj) = c;
     return obj;
 }
 
+/* The one acquire check of every entry point, and again after any call into
+ * Ruby (which may have closed the consumer or forked). */
 struct rcn_consumer *rcn_consumer_get(VALUE self) {
     rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
-    if (c->closed || !c->rk) rb_raise(rcn_eError, "the consumer is closed");
+    if (inherited(c)) {
+        forget_inherited(c);
+        rb_raise(rcn_eError, "the consumer belongs to the parent process (forked)");
+    }
+    if (c->state != RCN_HANDLE_OPEN || !c->rk) rb_raise(rcn_eError, "the consumer is closed");
     return c;
+}
+
+/* A blocking call from outside the runner: close waits for it to end. */
+static rcn_consumer *enter_call(VALUE self) {
+    rcn_consumer *c = rcn_consumer_get(self);
+    c->in_flight++;
+    return c;
+}
+
+static VALUE leave_call(VALUE data) {
+    ((rcn_consumer *)data)->in_flight--;
+    return Qnil;
 }
 
 static VALUE opt(VALUE options, const char *name) {
@@ -499,7 +598,7 @@ static VALUE consumer_initialize(int argc, VALUE *argv, VALUE self) {
     c->rk = rk;
     rd_kafka_poll_set_consumer(rk);
     c->queue = rd_kafka_queue_get_consumer(rk);
-    c->closed = 0;
+    c->state = RCN_HANDLE_OPEN;
     c->owner_pid = getpid();
     c->last_commit_ms = rcn_monotonic_ms();
     return self;
@@ -529,10 +628,8 @@ static VALUE consumer_subscribe(VALUE self, VALUE topics) {
 
 typedef struct {
     rcn_consumer *c;
-    size_t offset;
     size_t max;
     int timeout_ms;
-    ssize_t got;
 } poll_args;
 
 static size_t consume_queue(rd_kafka_queue_t *queue, int timeout_ms, rd_kafka_message_t **out, size_t max) {
@@ -544,18 +641,18 @@ static size_t consume_queue(rd_kafka_queue_t *queue, int timeout_ms, rd_kafka_me
  * before they are read, and it carries messages only for a partition that
  * could not be routed. Then every topic queue without waiting; only when all
  * were empty, a wait on the consumer queue, which the topic queues wake
- * (topic_queue_ready). */
+ * (topic_queue_ready). Every message taken is counted in c->batch_len here,
+ * before the GVL and any interrupt check come back: the handle owns it. */
 static void *poll_nogvl(void *data) {
     poll_args *a = data;
     rcn_consumer *c = a->c;
-    rd_kafka_message_t **out = c->batch + a->offset;
-    size_t got = consume_queue(c->queue, 0, out, a->max);
-    got += rcn_tqueues_take(&c->tqueues, out + got, a->max - got);
-    if (got == 0 && a->timeout_ms > 0) {
-        got = consume_queue(c->queue, a->timeout_ms, out, a->max);
-        got += rcn_tqueues_take(&c->tqueues, out + got, a->max - got);
+    size_t before = c->batch_len;
+    c->batch_len += consume_queue(c->queue, 0, c->batch + c->batch_len, a->max - c->batch_len);
+    c->batch_len += rcn_tqueues_take(&c->tqueues, c->batch + c->batch_len, a->max - c->batch_len);
+    if (c->batch_len == before && a->timeout_ms > 0) {
+        c->batch_len += consume_queue(c->queue, a->timeout_ms, c->batch + c->batch_len, a->max - c->batch_len);
+        c->batch_len += rcn_tqueues_take(&c->tqueues, c->batch + c->batch_len, a->max - c->batch_len);
     }
-    a->got = (ssize_t)got;
     return NULL;
 }
 
@@ -582,12 +679,14 @@ void rcn_consumer_poll_into_batch(rcn_consumer *c, size_t max, int timeout_ms) {
     for (;;) {
         int64_t remaining = deadline - rcn_monotonic_ms();
         if (remaining < 0) remaining = 0;
-        poll_args a = {c, c->batch_len, max - c->batch_len, (int)(remaining < POLL_SLICE_MS ? remaining : POLL_SLICE_MS), 0};
-        rcn_without_gvl(poll_nogvl, &a, poll_ubf, c);
-        if (a.got > 0) c->batch_len += (size_t)a.got;
-        if (c->batch_len >= max || c->stop_requested || rcn_monotonic_ms() >= deadline) break;
-        /* May raise (Thread#kill, Interrupt): what was taken stays in the
-         * batch, where the caller's ensure destroys it. */
+        poll_args a = {c, max, (int)(remaining < POLL_SLICE_MS ? remaining : POLL_SLICE_MS)};
+        int ran = rcn_without_gvl(poll_nogvl, &a, poll_ubf, c);
+        if (ran && (c->batch_len >= max || c->stop_requested || c->state != RCN_HANDLE_OPEN ||
+                    rcn_monotonic_ms() >= deadline))
+            break;
+        /* May raise (Thread#kill, Thread#raise, Timeout, a signal): what was
+         * taken is in the batch, which the caller's ensure destroys after
+         * rewinding its partitions. */
         rb_thread_check_ints();
     }
 }
@@ -616,18 +715,28 @@ static VALUE poll_and_convert(VALUE data) {
     return a->result;
 }
 
-static VALUE destroy_batch(VALUE data) {
-    rcn_consumer_destroy_batch(((convert_args *)data)->c);
+static VALUE end_poll(VALUE data) {
+    rcn_consumer *c = ((convert_args *)data)->c;
+    rcn_consumer_destroy_batch(c);
+    c->polling = 0;
+    c->in_flight--;
     return Qnil;
 }
 
 /* poll_batch(max_messages, timeout_ms) -> [Racecar::Message]: a plain poll
  * without offset handling, for tools and specs; the runner has its own loop. */
 static VALUE consumer_poll_batch(VALUE self, VALUE max, VALUE timeout_ms) {
+    size_t max_messages = rcn_count_arg(max, "max_messages");
+    int timeout = NUM2INT(timeout_ms);
     rcn_consumer *c = rcn_consumer_get(self);
     if (c->running) rb_raise(rcn_eError, "the consumer is being run by a runner");
-    convert_args a = {c, rb_ary_new(), rcn_count_arg(max, "max_messages"), NUM2INT(timeout_ms)};
-    return rb_ensure(poll_and_convert, (VALUE)&a, destroy_batch, (VALUE)&a);
+    if (c->polling) rb_raise(rcn_eError, "another thread is polling this consumer");
+    convert_args a = {c, rb_ary_new(), max_messages, timeout};
+    /* The batch is one per handle: one poll_batch at a time (the runner
+     * excludes them all). */
+    c->polling = 1;
+    c->in_flight++;
+    return rb_ensure(poll_and_convert, (VALUE)&a, end_poll, (VALUE)&a);
 }
 
 static VALUE consumer_drain_events(VALUE self) {
@@ -644,16 +753,67 @@ static VALUE consumer_drain_events(VALUE self) {
 
 /* ---------- offsets, pause, seek ---------- */
 
-typedef struct {
-    rd_kafka_t *rk;
-    rd_kafka_topic_partition_list_t *list;
-    rd_kafka_resp_err_t err;
-} commit_args;
+/* A synchronous commit is an asynchronous one whose result this thread waits
+ * for on the consumer's own commit queue: a wait that the unblocking
+ * function can wake (rd_kafka_commit(..., 0) cannot be). The list and the
+ * result belong to the handle while the commit is in flight, so a commit
+ * interrupted here is finished (and its result applied) by the next commit,
+ * by close, or dropped with the handle. */
+#define COMMIT_WAIT_SLICE_MS 500
 
-static void *commit_nogvl(void *data) {
-    commit_args *a = data;
-    a->err = rd_kafka_commit(a->rk, a->list, 0);
+static void *commit_wait_nogvl(void *data) {
+    rcn_consumer *c = data;
+    c->commit_event = rd_kafka_queue_poll(c->commit_queue, COMMIT_WAIT_SLICE_MS);
     return NULL;
+}
+
+static void commit_wait_ubf(void *data) {
+    rcn_consumer *c = data;
+    if (c->commit_queue) rd_kafka_queue_yield(c->commit_queue);
+}
+
+static void apply_commit_result(rcn_consumer *c) {
+    rd_kafka_event_t *ev = c->commit_event;
+    rd_kafka_topic_partition_list_t *list = c->commit_list;
+    c->commit_event = NULL;
+    c->commit_list = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) push_error_event(c, err, "offset commit failed", 0);
+    else rcn_offsets_committed(&c->table, list);
+    rd_kafka_event_destroy(ev);
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Waits for the sync commit in flight, if any. May raise (interrupts). */
+static void finish_sync_commit(rcn_consumer *c) {
+    while (c->commit_list) {
+        rcn_without_gvl(commit_wait_nogvl, c, commit_wait_ubf, c);
+        if (c->commit_event && rd_kafka_event_type(c->commit_event) != RD_KAFKA_EVENT_OFFSET_COMMIT) {
+            rd_kafka_event_destroy(c->commit_event);
+            c->commit_event = NULL;
+        }
+        if (c->commit_event) {
+            apply_commit_result(c);
+            return;
+        }
+        rb_thread_check_ints();
+    }
+}
+
+static void commit_sync(rcn_consumer *c) {
+    finish_sync_commit(c);
+    rd_kafka_topic_partition_list_t *list = rcn_offsets_to_commit(&c->table, 0, NULL);
+    if (!list) return;
+    if (!c->commit_queue) c->commit_queue = rd_kafka_queue_new(c->rk);
+    c->commit_list = list;
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(c->rk, list, c->commit_queue, NULL, NULL);
+    if (err) {
+        c->commit_list = NULL;
+        rd_kafka_topic_partition_list_destroy(list);
+        if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) push_error_event(c, err, "offset commit failed", 0);
+        return;
+    }
+    finish_sync_commit(c);
 }
 
 /* Once per commit interval. librdkafka's auto-commits send what changed;
@@ -672,27 +832,34 @@ void rcn_consumer_commit_due(rcn_consumer *c) {
 
 void rcn_consumer_commit(rcn_consumer *c, int sync) {
     c->last_commit_ms = rcn_monotonic_ms();
+    if (sync) {
+        commit_sync(c);
+        return;
+    }
     rd_kafka_topic_partition_list_t *list = rcn_offsets_to_commit(&c->table, 0, NULL);
     if (!list) return;
-    if (sync) {
-        /* A sync commit cannot be woken; it is bounded by socket timeouts. */
-        commit_args a = {c->rk, list, 0};
-        rcn_without_gvl(commit_nogvl, &a, NULL, NULL);
-        if (a.err && a.err != RD_KAFKA_RESP_ERR__NO_OFFSET) push_error_event(c, a.err, "offset commit failed", 0);
-        else rcn_offsets_committed(&c->table, list);
-    } else {
-        rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, 1);
-        if (err) push_error_event(c, err, "offset commit failed", 0);
-        else rcn_offsets_committed(&c->table, list);
-    }
+    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, list, 1);
+    if (err) push_error_event(c, err, "offset commit failed", 0);
+    else rcn_offsets_committed(&c->table, list);
     rd_kafka_topic_partition_list_destroy(list);
+}
+
+typedef struct {
+    rcn_consumer *c;
+    int sync;
+} commit_call;
+
+static VALUE commit_body(VALUE data) {
+    commit_call *a = (commit_call *)data;
+    rcn_consumer_commit(a->c, a->sync);
+    return Qnil;
 }
 
 static VALUE consumer_commit(int argc, VALUE *argv, VALUE self) {
     VALUE sync;
     rb_scan_args(argc, argv, "01", &sync);
-    rcn_consumer_commit(rcn_consumer_get(self), argc == 0 ? 1 : RTEST(sync));
-    return Qnil;
+    commit_call a = {enter_call(self), argc == 0 ? 1 : RTEST(sync)};
+    return rb_ensure(commit_body, (VALUE)&a, leave_call, (VALUE)a.c);
 }
 
 rd_kafka_resp_err_t rcn_consumer_store_offsets(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int report) {
@@ -761,22 +928,38 @@ static VALUE consumer_assignment(VALUE self) {
     return hash;
 }
 
+/* rd_kafka_committed cannot be woken, so it is asked in slices, with an
+ * interrupt check between; each slice asks the coordinator again. */
+#define COMMITTED_SLICE_MS 1000
+
 typedef struct {
-    rd_kafka_t *rk;
-    rd_kafka_topic_partition_list_t *list;
+    rcn_consumer *c;
     int timeout_ms;
     rd_kafka_resp_err_t err;
 } committed_args;
 
 static void *committed_nogvl(void *data) {
     committed_args *a = data;
-    a->err = rd_kafka_committed(a->rk, a->list, a->timeout_ms);
+    a->err = rd_kafka_committed(a->c->rk, a->c->committed_list, a->timeout_ms);
     return NULL;
 }
 
 rd_kafka_resp_err_t rcn_consumer_committed(rcn_consumer *c, rd_kafka_topic_partition_list_t *list, int timeout_ms) {
-    committed_args a = {c->rk, list, timeout_ms, 0};
-    rcn_without_gvl(committed_nogvl, &a, NULL, NULL);
+    /* Left by a call an interrupt ended: its caller is gone. */
+    if (c->committed_list) rd_kafka_topic_partition_list_destroy(c->committed_list);
+    c->committed_list = list;
+    int64_t deadline = rcn_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    committed_args a = {c, 0, RD_KAFKA_RESP_ERR__TIMED_OUT};
+    for (;;) {
+        int64_t remaining = deadline - rcn_monotonic_ms();
+        if (remaining < 0) remaining = 0;
+        a.timeout_ms = (int)(remaining < COMMITTED_SLICE_MS ? remaining : COMMITTED_SLICE_MS);
+        int ran = rcn_without_gvl(committed_nogvl, &a, NULL, NULL);
+        if (ran && a.err != RD_KAFKA_RESP_ERR__TIMED_OUT) break;
+        if (rcn_monotonic_ms() >= deadline || c->state != RCN_HANDLE_OPEN) break;
+        rb_thread_check_ints(); /* may raise: the handle keeps list */
+    }
+    c->committed_list = NULL;
     return a.err;
 }
 
@@ -795,27 +978,32 @@ static VALUE fill_committed_query(VALUE data) {
     return Qnil;
 }
 
-/* committed({topic => [partitions]}, timeout_seconds) -> {topic => {partition
- * => offset or nil}}: what the group has committed, asked of the coordinator
- * without joining the group (operators and specs use it to see progress). */
-static VALUE consumer_committed(VALUE self, VALUE topic_partitions, VALUE timeout) {
-    rcn_consumer *c = rcn_consumer_get(self);
-    Check_Type(topic_partitions, T_HASH);
-    int timeout_ms = (int)(NUM2DBL(timeout) * 1000.0);
+typedef struct {
+    rcn_consumer *c;
+    VALUE query;
+    int timeout_ms;
+} committed_call;
+
+static VALUE committed_body(VALUE data) {
+    committed_call *a = (committed_call *)data;
+    rcn_consumer *c = a->c;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
     /* A bad topic or partition raises while the list is filled: free it. */
-    VALUE args[2] = {topic_partitions, (VALUE)list};
+    VALUE args[2] = {a->query, (VALUE)list};
     int state = 0;
     rb_protect(fill_committed_query, (VALUE)args, &state);
-    if (state) {
+    if (state || c->state != RCN_HANDLE_OPEN) {
+        /* The names' to_s ran Ruby, which may have closed the consumer. */
         rd_kafka_topic_partition_list_destroy(list);
-        rb_jump_tag(state);
+        if (state) rb_jump_tag(state);
+        rb_raise(rcn_eError, "the consumer is closed");
     }
-    rd_kafka_resp_err_t err = rcn_consumer_committed(c, list, timeout_ms);
+    rd_kafka_resp_err_t err = rcn_consumer_committed(c, list, a->timeout_ms);
     if (err) {
         rd_kafka_topic_partition_list_destroy(list);
         rcn_raise_kafka(rcn_eKafkaError, err, "reading committed offsets failed");
     }
+    c->committed_list = list; /* the handle's while Ruby objects are built */
     VALUE result = rb_hash_new();
     for (int i = 0; i < list->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &list->elems[i];
@@ -827,8 +1015,20 @@ static VALUE consumer_committed(VALUE self, VALUE topic_partitions, VALUE timeou
         }
         rb_hash_aset(per_topic, INT2NUM(tp->partition), tp->offset >= 0 ? LL2NUM(tp->offset) : Qnil);
     }
+    c->committed_list = NULL;
     rd_kafka_topic_partition_list_destroy(list);
     return result;
+}
+
+/* committed({topic => [partitions]}, timeout_seconds) -> {topic => {partition
+ * => offset or nil}}: what the group has committed, asked of the coordinator
+ * without joining the group (operators and specs use it to see progress). */
+static VALUE consumer_committed(VALUE self, VALUE topic_partitions, VALUE timeout) {
+    rcn_consumer_get(self);
+    Check_Type(topic_partitions, T_HASH);
+    int timeout_ms = rcn_seconds_to_timeout_ms(timeout, "timeout");
+    committed_call a = {enter_call(self), topic_partitions, timeout_ms};
+    return rb_ensure(committed_body, (VALUE)&a, leave_call, (VALUE)a.c);
 }
 
 /* [[topic, partition, paused_for_seconds, retries_count], ...] */
@@ -860,52 +1060,83 @@ static VALUE consumer_stop_requested(VALUE self) {
     return c->stop_requested ? Qtrue : Qfalse;
 }
 
-typedef struct {
-    rd_kafka_queue_t *queue;
-} close_poll_args;
-
 /* While closing, librdkafka forwards the group queue here, messages already
  * fetched included. A callback-only poll aborts the process on those (librdkafka
  * asserts that every op was handled), so serve the queue as a batch consume:
  * callbacks (rebalance) run as usual and messages come back to be dropped.
  * Their offsets were never stored: the partition's next owner reads them. */
 #define CLOSE_DRAIN_BATCH 256
+#define CLOSE_TIMEOUT_MS 60000
 
 static void *close_poll_nogvl(void *data) {
-    close_poll_args *a = data;
+    rcn_consumer *c = data;
     rd_kafka_message_t *messages[CLOSE_DRAIN_BATCH];
-    ssize_t n = rd_kafka_consume_batch_queue(a->queue, 100, messages, CLOSE_DRAIN_BATCH);
+    ssize_t n = rd_kafka_consume_batch_queue(c->close_queue, 100, messages, CLOSE_DRAIN_BATCH);
     for (ssize_t i = 0; i < n; i++) rd_kafka_message_destroy(messages[i]);
     return NULL;
 }
 
+static void close_poll_ubf(void *data) {
+    rcn_consumer *c = data;
+    if (c->close_queue) rd_kafka_queue_yield(c->close_queue);
+}
+
+static void *destroy_nogvl(void *data) {
+    destroy_handle(data, 0);
+    return NULL;
+}
+
+/* Wakes calls of other threads blocked in librdkafka; they see CLOSING. */
+static void wake_blocked_calls(rcn_consumer *c) {
+    if (c->queue) rd_kafka_queue_yield(c->queue);
+    if (c->commit_queue) rd_kafka_queue_yield(c->commit_queue);
+}
+
 /* close: commits what was processed, leaves the group (served in short
- * chunks so the Ruby process stays responsive), frees the handle. */
+ * chunks so the Ruby process stays responsive), frees the handle. A state
+ * machine: every step is kept in the handle, so a close an interrupt ended
+ * goes on where it stopped when called again (or the reaper finishes it once
+ * the object is collected). Waits for the blocking calls of other threads. */
 static VALUE consumer_close(VALUE self) {
     rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
-    if (c->closed || !c->rk) return Qnil;
-    if (c->running) rb_raise(rcn_eError, "stop the runner before closing its consumer");
-    rcn_consumer_destroy_batch(c);
-    rcn_borrowers_release_all(&c->borrowers);
-    rcn_consumer_commit(c, 1);
-    rd_kafka_queue_t *queue = rd_kafka_queue_new(c->rk);
-    rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, queue);
-    if (error) {
-        push_error_object(c, error, "closing the consumer failed");
-    } else {
-        close_poll_args a = {queue};
-        int64_t deadline = rcn_monotonic_ms() + 60000;
-        while (!rd_kafka_consumer_closed(c->rk) && rcn_monotonic_ms() < deadline)
-            rcn_without_gvl(close_poll_nogvl, &a, NULL, NULL);
+    if (inherited(c)) {
+        forget_inherited(c); /* never poll a handle whose threads are in the parent */
+        return Qnil;
     }
-    rd_kafka_queue_destroy(queue);
-    rcn_tqueues_destroy_all(&c->tqueues);
-    rd_kafka_queue_destroy(c->queue);
-    c->queue = NULL;
-    rd_kafka_t *rk = c->rk;
-    c->rk = NULL;
-    c->closed = 1;
-    rd_kafka_destroy(rk);
+    if (c->state != RCN_HANDLE_OPEN && c->state != RCN_HANDLE_CLOSING) return Qnil;
+    if (!c->rk) {
+        c->state = RCN_HANDLE_CLOSED;
+        return Qnil;
+    }
+    if (c->running) rb_raise(rcn_eError, "stop the runner before closing its consumer");
+    c->state = RCN_HANDLE_CLOSING;
+    while (c->in_flight > 0) {
+        wake_blocked_calls(c);
+        rb_thread_wait_for(rb_time_interval(DBL2NUM(0.005)));
+    }
+    drop_batch(c, 0);
+    rcn_borrowers_release_all(&c->borrowers);
+    if (!c->close_committed) {
+        commit_sync(c);
+        c->close_committed = 1;
+    }
+    if (!c->close_queue && !c->close_failed) {
+        c->close_queue = rd_kafka_queue_new(c->rk);
+        c->close_deadline_ms = rcn_monotonic_ms() + CLOSE_TIMEOUT_MS;
+        rd_kafka_error_t *error = rd_kafka_consumer_close_queue(c->rk, c->close_queue);
+        if (error) {
+            c->close_failed = 1;
+            push_error_object(c, error, "closing the consumer failed");
+        }
+    }
+    while (!c->close_failed && !rd_kafka_consumer_closed(c->rk) && rcn_monotonic_ms() < c->close_deadline_ms) {
+        rcn_without_gvl(close_poll_nogvl, c, close_poll_ubf, c);
+        rb_thread_check_ints();
+    }
+    while (c->rk) {
+        if (!rcn_without_gvl(destroy_nogvl, c, NULL, NULL)) rb_thread_check_ints();
+    }
+    c->state = RCN_HANDLE_CLOSED;
     return Qnil;
 }
 
@@ -916,9 +1147,12 @@ static VALUE consumer_borrowing_blocks(VALUE self) {
     return SIZET2NUM(c->borrowers.blocks);
 }
 
+/* True once close finished, and in a forked child (whose copy is unusable);
+ * false while a close is unfinished, so callers close again. */
 static VALUE consumer_closed_p(VALUE self) {
     rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
-    return c->closed ? Qtrue : Qfalse;
+    if (inherited(c)) forget_inherited(c);
+    return c->state == RCN_HANDLE_OPEN || c->state == RCN_HANDLE_CLOSING ? Qfalse : Qtrue;
 }
 
 void rcn_consumer_init(VALUE mNative) {

@@ -4,6 +4,8 @@
  * broker going down. Not part of racecar's public API. */
 #include "racecar_native.h"
 #include <librdkafka/rdkafka_mock.h>
+#include <stdlib.h>
+#include "reaper.h"
 
 typedef struct {
     rd_kafka_t *rk; /* hosts the mock cluster's thread; never connects anywhere */
@@ -21,9 +23,28 @@ static void mock_release(rcn_mock *m) {
     }
 }
 
+static void reap_mock(void *arg) {
+    mock_release(arg);
+    free(arg);
+}
+
+/* The GC's sweep must not wait for the cluster's and the handle's threads:
+ * the reaper destroys them. */
 static void mock_free(void *ptr) {
-    mock_release(ptr);
+    rcn_mock *m = ptr;
+    rcn_mock *job = (m->rk || m->mcluster) ? malloc(sizeof(*job)) : NULL;
+    if (job) {
+        *job = *m;
+        if (rcn_reaper_submit(reap_mock, job) != 0) reap_mock(job);
+    } else {
+        mock_release(m);
+    }
     xfree(ptr);
+}
+
+static void *release_nogvl(void *data) {
+    mock_release(data);
+    return NULL;
 }
 
 static size_t mock_size(const void *ptr) { return sizeof(rcn_mock); }
@@ -137,8 +158,13 @@ static VALUE mock_partition_leader(VALUE self, VALUE topic, VALUE partition, VAL
     return self;
 }
 
+/* Without the GVL: destroying joins threads. An interrupt before it ran
+ * leaves the cluster for the next close or the reaper. */
 static VALUE mock_close(VALUE self) {
-    mock_release(rb_check_typeddata(self, &mock_type));
+    rcn_mock *m = rb_check_typeddata(self, &mock_type);
+    while (m->rk || m->mcluster) {
+        if (!rcn_without_gvl(release_nogvl, m, NULL, NULL)) rb_thread_check_ints();
+    }
     return Qnil;
 }
 

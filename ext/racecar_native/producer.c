@@ -7,6 +7,7 @@
 #include "delivery.h"
 #include "events.h"
 #include "monotonic.h"
+#include "reaper.h"
 #include "topic_cache.h"
 #include <pthread.h>
 #include <stdlib.h>
@@ -41,7 +42,10 @@ typedef struct {
     /* atomic: threads waiting for their own messages (deliver!, produce_sync,
      * wait_for_delivery); while there are any the delivery thread flushes. */
     int flush_waiters;
-    int closed;
+    int closed;                   /* no new work: set when close begins */
+    int closing;                  /* close began: flushing, then destroying */
+    int64_t close_deadline_ms;
+    int in_flight;                /* blocking calls (partition_count) close waits for */
     unsigned long generation;     /* fork_generation of the process whose threads serve rk */
     rcn_topic_cache topics;
 } rcn_producer;
@@ -102,7 +106,10 @@ static VALUE tracker_wait(int argc, VALUE *argv, VALUE self) {
     int64_t deadline = NIL_P(timeout) ? -1 : rcn_deadline_after(timeout, "timeout");
     tracker_wait_args a = {t, deadline, 0};
     for (;;) {
-        rcn_without_gvl(tracker_wait_nogvl, &a, tracker_wait_ubf, t);
+        if (!rcn_without_gvl(tracker_wait_nogvl, &a, tracker_wait_ubf, t)) {
+            rb_thread_check_ints(); /* an interrupt was pending: nothing waited */
+            continue;
+        }
         if (a.pending == 0) return Qtrue;
         if (deadline >= 0 && rcn_monotonic_ms() >= deadline) return Qfalse;
         rb_thread_check_ints();
@@ -246,10 +253,19 @@ static void *poller_main(void *data) {
 
 /* ---------- Producer ---------- */
 
+/* rd_kafka_yield only cancels a dispatcher when called inside one of its
+ * callbacks; from here it did nothing, and the delivery thread slept out
+ * its poll. A yield of the queue it polls wakes it. */
+static void wake_poller(rcn_producer *p) {
+    rd_kafka_queue_t *reports = rd_kafka_queue_get_main(p->rk);
+    rd_kafka_queue_yield(reports);
+    rd_kafka_queue_destroy(reports);
+}
+
 static void stop_poller(rcn_producer *p) {
     if (!p->poller_started) return;
     p->poller_stop = 1;
-    rd_kafka_yield(p->rk);
+    wake_poller(p);
     pthread_join(p->poller, NULL);
     p->poller_started = 0;
 }
@@ -266,48 +282,75 @@ static int foreign_handle(rcn_producer *p) {
     return 1;
 }
 
+/* Pure C, never with the GVL held: close runs it through rcn_without_gvl,
+ * a collected object on the reaper thread. Whatever is still queued fails
+ * now (its trackers are told), then the handle goes without waiting on the
+ * network. */
 static void destroy_handle(rcn_producer *p) {
-    if (!p->rk || foreign_handle(p)) return;
-    /* Whatever is still queued fails now (its trackers are told), then the
-     * handle goes without waiting on the network. */
+    if (!p->rk) return;
+    p->closed = 1;
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     stop_poller(p);
     rd_kafka_poll(p->rk, 0);
     rcn_topic_cache_clear(&p->topics);
-    rd_kafka_destroy(p->rk);
+    rd_kafka_t *rk = p->rk;
+    rd_kafka_destroy(rk);
     p->rk = NULL;
-    p->closed = 1;
     notify_reporter(p);
 }
 
-static void producer_free(void *ptr) {
-    rcn_producer *p = ptr;
-    destroy_handle(p);
+static void free_state(rcn_producer *p) {
     rcn_events_destroy(&p->events);
     pthread_cond_destroy(&p->space_cond);
     pthread_mutex_destroy(&p->space_lock);
     pthread_cond_destroy(&p->report_cond);
     pthread_mutex_destroy(&p->report_lock);
-    xfree(p);
+    free(p);
+}
+
+/* On the reaper thread: the delivery thread and librdkafka's callbacks use
+ * p until the handle is gone, so p is freed only after that. */
+static void reap_producer(void *arg) {
+    rcn_producer *p = arg;
+    destroy_handle(p);
+    free_state(p);
+}
+
+/* dfree runs inside a GC sweep with the GVL held and must not block: purge,
+ * joining the delivery thread and destroying the handle go to the reaper. */
+static void producer_free(void *ptr) {
+    rcn_producer *p = ptr;
+    foreign_handle(p);
+    if (p->rk) {
+        if (rcn_reaper_submit(reap_producer, p) == 0) return;
+        reap_producer(p); /* no reaper thread (out of memory): better late than leaked */
+        return;
+    }
+    free_state(p);
 }
 
 static size_t producer_size(const void *ptr) { return sizeof(rcn_producer); }
 
+/* FREE_IMMEDIATELY is right because producer_free never blocks (above). */
 static const rb_data_type_t producer_type = {
     "Racecar::Native::Producer",
     {NULL, producer_free, producer_size, NULL},
     0, 0, RUBY_TYPED_FREE_IMMEDIATELY
 };
 
+/* The struct is plain malloc memory, not Ruby's: the reaper thread frees it,
+ * without the GVL, once the handle whose callbacks use it is gone. */
 static VALUE producer_alloc(VALUE klass) {
-    rcn_producer *p;
-    VALUE obj = TypedData_Make_Struct(klass, rcn_producer, &producer_type, p);
+    VALUE obj = TypedData_Wrap_Struct(klass, &producer_type, NULL);
+    rcn_producer *p = calloc(1, sizeof(*p));
+    if (!p) rb_raise(rb_eNoMemError, "out of memory for a producer");
     rcn_events_init(&p->events, 10000);
     pthread_mutex_init(&p->space_lock, NULL);
     rcn_cond_init_monotonic(&p->space_cond);
     pthread_mutex_init(&p->report_lock, NULL);
     rcn_cond_init_monotonic(&p->report_cond);
     p->closed = 1;
+    RTYPEDDATA_DATA(obj) = p;
     return obj;
 }
 
@@ -627,12 +670,6 @@ static void report_wait_ubf(void *data) {
     pthread_mutex_unlock(&p->report_lock);
 }
 
-static void wake_poller(rcn_producer *p) {
-    rd_kafka_queue_t *reports = rd_kafka_queue_get_main(p->rk);
-    rd_kafka_queue_yield(reports);
-    rd_kafka_queue_destroy(reports);
-}
-
 typedef struct {
     VALUE tracker;
     VALUE timeout;
@@ -665,7 +702,7 @@ static VALUE producer_await(VALUE self, VALUE tracker, VALUE timeout) {
 static VALUE producer_wait_for_report(VALUE self, VALUE timeout) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     report_wait_args a = {p, rcn_deadline_after(timeout, "timeout"), 0};
-    rcn_without_gvl(report_wait_nogvl, &a, report_wait_ubf, p);
+    while (!rcn_without_gvl(report_wait_nogvl, &a, report_wait_ubf, p)) rb_thread_check_ints();
     return LONG2NUM(a.untracked);
 }
 
@@ -704,11 +741,47 @@ static void *metadata_nogvl(void *data) {
     return NULL;
 }
 
+/* rd_kafka_metadata cannot be woken, so it is asked in slices with an
+ * interrupt check between. */
+#define METADATA_SLICE_MS 1000
+
+typedef struct {
+    rcn_producer *p;
+    metadata_args *a;
+    int64_t deadline_ms;
+} metadata_call;
+
+static VALUE metadata_body(VALUE data) {
+    metadata_call *call = (metadata_call *)data;
+    metadata_args *a = call->a;
+    for (;;) {
+        int64_t remaining = call->deadline_ms - rcn_monotonic_ms();
+        if (remaining < 0) remaining = 0;
+        a->timeout_ms = (int)(remaining < METADATA_SLICE_MS ? remaining : METADATA_SLICE_MS);
+        a->err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        int ran = rcn_without_gvl(metadata_nogvl, a, NULL, NULL);
+        if (ran && a->err != RD_KAFKA_RESP_ERR__TIMED_OUT) break;
+        if (rcn_monotonic_ms() >= call->deadline_ms || call->p->closed) break;
+        rb_thread_check_ints();
+    }
+    return Qnil;
+}
+
+static VALUE metadata_done(VALUE data) {
+    ((metadata_call *)data)->p->in_flight--;
+    return Qnil;
+}
+
 /* partition_count(topic, timeout_seconds): asks the cluster. */
 static VALUE producer_partition_count(VALUE self, VALUE topic, VALUE timeout) {
-    rcn_producer *p = producer_get(self);
-    metadata_args a = {p->rk, StringValueCStr(topic), (int)(NUM2DBL(timeout) * 1000), -1, 0};
-    rcn_without_gvl(metadata_nogvl, &a, NULL, NULL);
+    const char *name = StringValueCStr(topic);
+    int timeout_ms = rcn_seconds_to_timeout_ms(timeout, "timeout");
+    rcn_producer *p = producer_get(self); /* after the conversions, which may run Ruby */
+    metadata_args a = {p->rk, name, 0, -1, 0};
+    metadata_call call = {p, &a, rcn_monotonic_ms() + timeout_ms};
+    p->in_flight++;
+    rb_ensure(metadata_body, (VALUE)&call, metadata_done, (VALUE)&call);
+    RB_GC_GUARD(topic);
     if (a.err) rcn_raise_kafka(rcn_eDeliveryError, a.err, "could not read the partitions of the topic");
     return INT2NUM(a.count);
 }
@@ -718,7 +791,7 @@ typedef int32_t (*partitioner_fn)(const rd_kafka_topic_t *, const void *, size_t
 /* partition_for(topic, partition_key, partition_count, partitioner): the
  * partition librdkafka's partitioner would pick for this key. */
 static VALUE producer_partition_for(VALUE self, VALUE topic, VALUE key, VALUE count, VALUE partitioner) {
-    rcn_producer *p = producer_get(self);
+    producer_get(self);
     const char *name = StringValueCStr(partitioner);
     partitioner_fn fn = NULL;
     if (!strcmp(name, "consistent")) fn = rd_kafka_msg_partitioner_consistent;
@@ -732,36 +805,48 @@ static VALUE producer_partition_for(VALUE self, VALUE topic, VALUE key, VALUE co
     /* Converted before the topic handle exists, which a raise would leak. */
     const char *topic_name = StringValueCStr(topic);
     int32_t partition_count = NUM2INT(count);
+    rcn_producer *p = producer_get(self); /* again: the conversions may have run Ruby */
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topic_name, NULL);
     int32_t partition = fn(rkt, RSTRING_PTR(key), (size_t)RSTRING_LEN(key), partition_count, NULL, NULL);
     rd_kafka_topic_destroy(rkt);
     return INT2NUM(partition);
 }
 
-typedef struct {
-    rd_kafka_t *rk;
-} flush_args;
-
 static void *flush_chunk_nogvl(void *data) {
-    flush_args *a = data;
-    rd_kafka_flush(a->rk, 100);
+    rd_kafka_flush(((rcn_producer *)data)->rk, 100);
+    return NULL;
+}
+
+static void *destroy_nogvl(void *data) {
+    destroy_handle(data);
     return NULL;
 }
 
 /* close(timeout_seconds): delivers what is queued (in short interruptible
- * chunks), fails the rest, stops the report thread, frees the handle. */
+ * chunks), fails the rest, stops the report thread, frees the handle. The
+ * handle keeps where close got to: a close an interrupt ended goes on when
+ * called again, or the reaper finishes it once the object is collected.
+ * Waits for the blocking calls of other threads; the handle is destroyed
+ * without the GVL. */
 static VALUE producer_close(int argc, VALUE *argv, VALUE self) {
     VALUE timeout;
     rb_scan_args(argc, argv, "01", &timeout);
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
-    if (p->closed || !p->rk || foreign_handle(p)) return Qnil;
-    int64_t deadline = rcn_monotonic_ms() + (NIL_P(timeout) ? 30000 : (int64_t)(NUM2DBL(timeout) * 1000.0));
-    flush_args a = {p->rk};
-    while (rd_kafka_outq_len(p->rk) > 0 && rcn_monotonic_ms() < deadline) {
-        rcn_without_gvl(flush_chunk_nogvl, &a, NULL, NULL);
+    if (!p->rk || foreign_handle(p)) return Qnil;
+    int64_t deadline = NIL_P(timeout) ? rcn_monotonic_ms() + 30000 : rcn_deadline_after(timeout, "timeout");
+    if (!p->closing) {
+        p->closing = 1;
+        p->close_deadline_ms = deadline;
+    }
+    while (!p->closed && rd_kafka_outq_len(p->rk) > 0 && rcn_monotonic_ms() < p->close_deadline_ms) {
+        rcn_without_gvl(flush_chunk_nogvl, p, NULL, NULL);
         rb_thread_check_ints();
     }
-    destroy_handle(p);
+    p->closed = 1; /* from here on every entry refuses */
+    while (p->in_flight > 0) rb_thread_wait_for(rb_time_interval(DBL2NUM(0.005)));
+    while (p->rk) {
+        if (!rcn_without_gvl(destroy_nogvl, p, NULL, NULL)) rb_thread_check_ints();
+    }
     return Qnil;
 }
 
@@ -781,10 +866,12 @@ static VALUE producer_fork_generation(VALUE klass) {
     return ULONG2NUM(fork_generation);
 }
 
+/* False while a close is unfinished (the handle still exists), so callers
+ * close again. */
 static VALUE producer_closed_p(VALUE self) {
     rcn_producer *p = rb_check_typeddata(self, &producer_type);
     foreign_handle(p);
-    return p->closed ? Qtrue : Qfalse;
+    return p->closed && !p->rk ? Qtrue : Qfalse;
 }
 
 void rcn_producer_init(VALUE mNative) {

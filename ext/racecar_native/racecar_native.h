@@ -52,8 +52,13 @@ struct rcn_event;
 VALUE rcn_events_to_ruby(struct rcn_event *list);
 VALUE rcn_partition_list_to_hash(const rd_kafka_topic_partition_list_t *list);
 
-/* blocking.c: run a blocking librdkafka call without the GVL. */
-void rcn_without_gvl(void *(*fn)(void *), void *arg, void (*ubf)(void *), void *ubf_arg);
+/* blocking.c: runs a blocking librdkafka call without the GVL. fn must store
+ * its results where the handle owns them: an interrupt may raise before fn
+ * runs or once it returned, never losing them. Returns 1 when fn ran (0 only
+ * if it did not and nothing raised); the caller then calls
+ * rb_thread_check_ints() wherever a wait may go on. ubf must wake fn
+ * (rd_kafka_queue_yield, a condition variable), or fn must be short. */
+int rcn_without_gvl(void *(*fn)(void *), void *arg, void (*ubf)(void *), void *ubf_arg);
 
 void rcn_consumer_init(VALUE mNative);
 void rcn_runner_init(VALUE cConsumer);
