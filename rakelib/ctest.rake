@@ -69,6 +69,7 @@ module CTest
   end
 
   def build_and_run
+    $stdout.sync = true # our lines and the programs' lines in order
     FileUtils.mkdir_p(File.join(ROOT, BUILD_DIR))
     env = sanitizer_env
     flags = WARNINGS + (env ? SANITIZERS : []) + ["-I#{ENGINE_DIR}", "-I#{TEST_DIR}"] + rdkafka_flags("--cflags")

@@ -37,6 +37,8 @@ static int ctest_passed, ctest_failed;
 
 static int ctest_summary(void) {
     printf("ctest: %d passed, %d failed\n", ctest_passed, ctest_failed);
+    /* Now: LeakSanitizer ends the process at exit without flushing stdio. */
+    fflush(stdout);
     return ctest_failed == 0 && ctest_passed > 0 ? 0 : 1;
 }
 
