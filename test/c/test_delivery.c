@@ -88,11 +88,11 @@ static void test_waits(void) {
     int64_t start = rcn_monotonic_ms();
     CHECK_EQ(rcn_tracker_wait(t, start + 100), 1, "a wait past its deadline returns what is pending");
     int64_t waited = rcn_monotonic_ms() - start;
-    CHECK(waited >= 100 && waited < 2000, "and it waited until the deadline, not longer");
+    CHECK(waited >= 100 && waited < 5000, "and it waited until the deadline, not longer");
 
     start = rcn_monotonic_ms();
     CHECK_EQ(rcn_tracker_wait(t, start - 1), 1, "a deadline in the past returns at once");
-    CHECK(rcn_monotonic_ms() - start < 50, "without waiting");
+    CHECK(rcn_monotonic_ms() - start < 1000, "without waiting (for the deadline)");
 
     pthread_t thread;
     pthread_create(&thread, NULL, wake_later, t);
@@ -115,7 +115,7 @@ static void test_monotonic(void) {
     int64_t a = rcn_monotonic_ms();
     usleep(20 * 1000);
     int64_t b = rcn_monotonic_ms();
-    CHECK(a > 0 && b - a >= 20 && b - a < 2000, "the monotonic clock advances with time");
+    CHECK(a > 0 && b - a >= 20 && b - a < 5000, "the monotonic clock advances with time");
 
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cond;
@@ -125,7 +125,7 @@ static void test_monotonic(void) {
     rcn_cond_wait_until(&cond, &lock, start + 60);
     int64_t waited = rcn_monotonic_ms() - start;
     pthread_mutex_unlock(&lock);
-    CHECK(waited >= 59 && waited < 2000, "a wait until a monotonic deadline lasts until it");
+    CHECK(waited >= 59 && waited < 5000, "a wait until a monotonic deadline lasts until it");
     pthread_cond_destroy(&cond);
 }
 
