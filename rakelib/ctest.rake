@@ -7,7 +7,6 @@
 # leaving the set. Only a C compiler, pkg-config and librdkafka-dev are needed.
 
 require "fileutils"
-require "rbconfig"
 require "shellwords"
 require "timeout"
 
@@ -28,8 +27,9 @@ module CTest
 
   module_function
 
+  # CC may carry words of its own ("ccache gcc").
   def compiler
-    ENV["CC"].to_s.empty? ? "cc" : ENV["CC"]
+    ENV["CC"].to_s.empty? ? ["cc"] : ENV["CC"].split
   end
 
   # Echoes the command, like rake's sh, and fails the task when it fails.
@@ -51,7 +51,7 @@ module CTest
   def sanitizer_env
     probe = File.join(ROOT, BUILD_DIR, "sanitizer_probe")
     File.write("#{probe}.c", "#include <stdlib.h>\nint main(void) { free(malloc(8)); return 0; }\n")
-    return nil unless system(compiler, *SANITIZERS, "#{probe}.c", "-o", probe, out: File::NULL, err: File::NULL)
+    return nil unless system(*compiler, *SANITIZERS, "#{probe}.c", "-o", probe, out: File::NULL, err: File::NULL)
 
     [{ "ASAN_OPTIONS" => "detect_leaks=1" }, { "ASAN_OPTIONS" => "detect_leaks=0" }].find do |env|
       system(env, probe, out: File::NULL, err: File::NULL)
@@ -82,7 +82,7 @@ module CTest
 
     objects = ENGINE.map do |name|
       object = File.join(BUILD_DIR, "#{name}.o")
-      sh(compiler, *flags, "-c", File.join(ENGINE_DIR, "#{name}.c"), "-o", object)
+      sh(*compiler, *flags, "-c", File.join(ENGINE_DIR, "#{name}.c"), "-o", object)
       object
     end
     tests = Dir.glob("#{TEST_DIR}/test_*.c", base: ROOT).sort
@@ -90,7 +90,7 @@ module CTest
 
     failed = tests.reject do |source|
       program = File.join(BUILD_DIR, File.basename(source, ".c"))
-      sh(compiler, *flags, source, *objects, *libs, "-o", program)
+      sh(*compiler, *flags, source, *objects, *libs, "-o", program)
       run_program(env || {}, program)
     end
     puts "ctest: #{tests.size - failed.size} of #{tests.size} programs passed"
