@@ -11,18 +11,19 @@ module RunBanner
 
   def line(env = ENV)
     "racecar specs: ruby #{RUBY_VERSION}, librdkafka #{Racecar::Native.librdkafka_version}, " \
-      "Kafka #{broker_version(env)} broker at #{KafkaHelpers::BROKERS}, leg=#{env.fetch('RACECAR_CI_LEG', 'local')}"
+      "Kafka #{broker_version(env)} broker at #{KafkaHelpers::BROKERS}, leg=#{env.fetch('CI_LEG', 'local')}"
   end
 
   # The version of the broker bin/kafka runs from KAFKA_DIR, read from the
-  # kafka_2.13-<version>.jar on its classpath; $KAFKA_VERSION when that broker
-  # is not one we can see (another host, a broker not started by bin/kafka).
-  def broker_version(env = ENV)
-    from_running_broker || env["KAFKA_VERSION"] || "(version unknown)"
+  # kafka_2.13-<version>.jar on its classpath; $KAFKA_BROKER_VERSION (what
+  # .ci/run says it started) or $KAFKA_VERSION when that broker is not one we
+  # can see (another host, the Debian 13 leg's own PID namespace).
+  def broker_version(env = ENV, kafka_dir = KafkaHelpers::KAFKA_DIR)
+    from_running_broker(kafka_dir) || env["KAFKA_BROKER_VERSION"] || env["KAFKA_VERSION"] || "(version unknown)"
   end
 
-  def from_running_broker
-    pid = Integer(File.read(File.join(KafkaHelpers::KAFKA_DIR, "kafka.pid")).strip)
+  def from_running_broker(kafka_dir)
+    pid = Integer(File.read(File.join(kafka_dir, "kafka.pid")).strip)
     argv = File.read("/proc/#{pid}/cmdline").split("\0")
     classpath = argv[argv.index("-cp") + 1]
     jars = classpath.split(":").flat_map { |entry| Dir[entry.end_with?("*") ? "#{entry}.jar" : entry] }
