@@ -9,6 +9,10 @@ RSpec.describe RunBanner do
     expect(line).to match(/, Kafka \S+ broker at #{Regexp.escape(KafkaHelpers::BROKERS)}, leg=trixie\z/)
   end
 
+  it "names the leg from CI_LEG, which .ci/run and .ci/trixie-leg set, before RACECAR_CI_LEG" do
+    expect(described_class.line("CI_LEG" => "host", "RACECAR_CI_LEG" => "other")).to end_with(", leg=host")
+  end
+
   it "says leg=local outside CI" do
     expect(described_class.line({})).to end_with(", leg=local")
   end
@@ -23,6 +27,7 @@ RSpec.describe RunBanner do
     stub_const("KafkaHelpers::KAFKA_DIR", "/nonexistent/kafka")
 
     expect(described_class.broker_version("KAFKA_VERSION" => "4.1.1")).to eq("4.1.1")
+    expect(described_class.broker_version("KAFKA_BROKER_VERSION" => "4.4.0", "KAFKA_VERSION" => "3.9.1")).to eq("4.4.0")
     expect(described_class.broker_version({})).to eq("(version unknown)")
   end
 end

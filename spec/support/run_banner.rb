@@ -11,14 +11,21 @@ module RunBanner
 
   def line(env = ENV)
     "racecar specs: ruby #{RUBY_VERSION}, librdkafka #{Racecar::Native.librdkafka_version}, " \
-      "Kafka #{broker_version(env)} broker at #{KafkaHelpers::BROKERS}, leg=#{env.fetch('RACECAR_CI_LEG', 'local')}"
+      "Kafka #{broker_version(env)} broker at #{KafkaHelpers::BROKERS}, leg=#{leg(env)}"
+  end
+
+  # .ci/run and .ci/trixie-leg name the leg in CI_LEG (not RACECAR_*, which
+  # racecar reads as settings); RACECAR_CI_LEG is still honoured.
+  def leg(env = ENV)
+    env["CI_LEG"] || env["RACECAR_CI_LEG"] || "local"
   end
 
   # The version of the broker bin/kafka runs from KAFKA_DIR, read from the
   # kafka_2.13-<version>.jar on its classpath; $KAFKA_VERSION when that broker
-  # is not one we can see (another host, a broker not started by bin/kafka).
+  # is not one we can see (another host, a broker not started by bin/kafka,
+  # the trixie leg's PID namespace, where .ci/run passes $KAFKA_BROKER_VERSION).
   def broker_version(env = ENV)
-    from_running_broker || env["KAFKA_VERSION"] || "(version unknown)"
+    from_running_broker || env["KAFKA_BROKER_VERSION"] || env["KAFKA_VERSION"] || "(version unknown)"
   end
 
   def from_running_broker
