@@ -25,7 +25,17 @@ module RunBanner
   # is not one we can see (another host, a broker not started by bin/kafka,
   # the trixie leg's PID namespace, where .ci/run passes $KAFKA_BROKER_VERSION).
   def broker_version(env = ENV)
-    from_running_broker || env["KAFKA_BROKER_VERSION"] || env["KAFKA_VERSION"] || "(version unknown)"
+    from_running_broker || from_version_file || env["KAFKA_BROKER_VERSION"] || env["KAFKA_VERSION"] ||
+      "(version unknown)"
+  end
+
+  # bin/kafka writes the version it starts into KAFKA_DIR/kafka-version: what
+  # a process that cannot see the broker's (the trixie leg) can still read.
+  def from_version_file
+    version = File.read(File.join(KafkaHelpers::KAFKA_DIR, "kafka-version")).strip
+    version.match?(/\A\d+\.\d+\.\d+\z/) ? version : nil
+  rescue SystemCallError
+    nil
   end
 
   def from_running_broker
