@@ -170,8 +170,23 @@ module Racecar
 
     def current_backend
       return @backend if @backend || !@auto_backend
+      return nil unless defined?(::ActiveSupport::Notifications)
 
-      @backend = ::ActiveSupport::Notifications if defined?(::ActiveSupport::Notifications)
+      load_notifications_state
+      @backend = ::ActiveSupport::Notifications
+    end
+
+    # ActiveSupport 7.0+ keeps Notifications' per-thread instrumenters in
+    # IsolatedExecutionState, which active_support/notifications does not
+    # require (active_support.rb autoloads it): an application that requires
+    # only "active_support/notifications" would get a NameError from the first
+    # instrumented event. ActiveSupport 6.1 has no such file and needs none.
+    def load_notifications_state
+      return if defined?(::ActiveSupport::IsolatedExecutionState)
+
+      require "active_support/isolated_execution_state"
+    rescue LoadError
+      nil
     end
 
     def event_name_for(name)

@@ -2,6 +2,7 @@
 
 require "objspace"
 require_relative "../support/collection"
+require_relative "../support/compaction"
 
 # The native objects (Racecar::Message, Native::Consumer, Native::Producer,
 # Native::DeliveryTracker) against Ruby's garbage collector: every allocation
@@ -46,7 +47,7 @@ RSpec.describe "Native objects and the garbage collector", :kafka do
   end
 
   def compact!
-    GC.verify_compaction_references(double_heap: true, toward: :empty)
+    Compaction.verify_references!
   end
 
   def new_consumer(group: unique_name("gc"))
