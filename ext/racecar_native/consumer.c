@@ -1055,11 +1055,6 @@ static VALUE consumer_stop(VALUE self) {
     return Qnil;
 }
 
-static VALUE consumer_stop_requested(VALUE self) {
-    rcn_consumer *c = rb_check_typeddata(self, &consumer_type);
-    return c->stop_requested ? Qtrue : Qfalse;
-}
-
 /* While closing, librdkafka forwards the group queue here, messages already
  * fetched included. A callback-only poll aborts the process on those (librdkafka
  * asserts that every op was handled), so serve the queue as a batch consume:
@@ -1168,7 +1163,6 @@ void rcn_consumer_init(VALUE mNative) {
     rb_define_method(cConsumer, "committed", consumer_committed, 2);
     rb_define_method(cConsumer, "paused_partitions", consumer_paused_partitions, 0);
     rb_define_method(cConsumer, "stop", consumer_stop, 0);
-    rb_define_method(cConsumer, "stop_requested?", consumer_stop_requested, 0);
     rb_define_method(cConsumer, "close", consumer_close, 0);
     rb_define_method(cConsumer, "closed?", consumer_closed_p, 0);
     rb_define_method(cConsumer, "borrowing_blocks", consumer_borrowing_blocks, 0);

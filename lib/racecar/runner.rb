@@ -23,7 +23,7 @@ module Racecar
       @poll_errors = 0
       @poll_error_seen = false
       @reported_pauses = nil
-      @silence = instrumenter.respond_to?(:silence) ? instrumenter.silence : [false]
+      @quiet_marker = instrumenter.respond_to?(:quiet_marker) ? instrumenter.quiet_marker : [false]
     end
 
     def run
@@ -100,8 +100,8 @@ module Racecar
         @poll_errors = 0
       end
       # Nobody listens to anything (the instrumenter's own marker, see
-      # Instrumenter#silence): no event to check one by one.
-      if @silence[0] == $LOADED_FEATURES.size
+      # Instrumenter#quiet_marker): no event to check one by one.
+      if @quiet_marker[0] == $LOADED_FEATURES.size
         choose_dispatch unless @dispatch[0].equal?(@consumer)
         return
       end
